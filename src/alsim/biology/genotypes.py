@@ -49,21 +49,25 @@ _BACKGROUND_KEY = {"B6SJL": "b6sjl", "C57BL/6": "b6"}
 
 
 def lognormal_factor(z: float, cv: float) -> float:
-    """Mean-one lognormal multiplier with coefficient of variation ``cv`` from a standard normal draw."""
-    s2 = np.log1p(cv * cv)
-    return float(np.exp(np.sqrt(s2) * z - 0.5 * s2))
+    """Median-one lognormal multiplier with coefficient of variation ``cv`` from a standard normal draw."""
+    return float(np.exp(np.sqrt(np.log1p(cv * cv)) * z))
 
 
 def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator | None, overrides: Mapping[str, float] | None = None) -> np.ndarray:
     """The parameter vector of one animal.
 
     Applies the genotype's edits, the background and sex modifiers of the
-    misfolding rate (Wooley et al. 2005 Muscle Nerve; MGI:4822033), the
+    misfolding rates (nucleation and growth together: a change in effective
+    mutant SOD1 dose) (Wooley et al. 2005 Muscle Nerve; MGI:4822033), the
     sex/background growth curve (JAX charts), and the animal's own random
-    effects: a lognormal factor on ``misfold_growth`` (CV ``individual_cv``;
-    transgene expression and modifier genes vary between littermates) and on
-    adult weight (CV ``adult_weight_cv``). Draw order from ``rng`` is fixed.
+    effects: a lognormal factor on both misfolding rates (CV ``individual_cv``;
+    transgene copy number and modifier genes vary between littermates,
+    Alexander et al. 2004 Mol Brain Res) and on
+    adult weight (CV ``adult_weight_cv``). Draw order from ``rng`` is fixed;
+    ``rng=None`` gives the typical animal (no random effects). ``overrides``
+    (parameter name -> value) are applied after the genotype's edits and
+    before the background, sex and individual factors.
     """
     if genotype not in GENOTYPES:
         raise KeyError(genotype)
@@ -73,13 +77,16 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
         raise KeyError(sex)
     v = np.array(base, dtype=np.float64, copy=True)
     GENOTYPES[genotype].apply(v)
+    for key, value in (overrides or {}).items():
+        v[IDX[key]] = value
     bg = _BACKGROUND_KEY[background]
     factor = v[IDX["b6_misfold_factor"]] if bg == "b6" else 1.0
     if sex == "female":
         factor *= v[IDX[f"female_misfold_factor_{bg}"]]
-    z_misfold, z_weight = rng.standard_normal(2)
+    z_misfold, z_weight = rng.standard_normal(2) if rng is not None else (0.0, 0.0)
     factor *= lognormal_factor(z_misfold, v[IDX["individual_cv"]])
     v[IDX["misfold_growth"]] *= factor
+    v[IDX["misfold_nucleation"]] *= factor
     v[IDX["adult_weight"]] = (v[IDX[f"adult_weight_{sex}_{bg}"]]
                               * lognormal_factor(z_weight, v[IDX["adult_weight_cv"]]))
     return v

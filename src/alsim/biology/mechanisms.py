@@ -203,6 +203,21 @@ def reinnervation_rate(orphaned, reinnervated, capacity, sprouting_rate, parent_
     return gain - parent_loss_rate * reinnervated
 
 
+@njit(cache=True, inline="always")
+def dying_fraction(y, p, ap_ff, ap_fr, ap_s):
+    """Fraction of all alpha-MNs entering apoptosis per day.
+
+    Dying back (Fischer et al. 2004 Exp Neurol; Gould et al. 2006 J Neurosci):
+    only MNs whose axon has already withdrawn from muscle (A - N) lose target
+    support and die, by the Bax-dependent hazard ``ap_*``.
+    """
+    sh_ff = p[P_SHARE_FF]
+    sh_fr = p[P_SHARE_FR]
+    sh_s = 1.0 - sh_ff - sh_fr
+    return (sh_ff * ap_ff * (y[A_FF] - y[N_FF]) + sh_fr * ap_fr * (y[A_FR] - y[N_FR])
+            + sh_s * ap_s * (y[A_S] - y[N_S]))
+
+
 # ---------------------------------------------------------- fast signals (QSS)
 @njit(cache=True)
 def wild_type_levels(p, out):
@@ -264,7 +279,7 @@ def fast_signals(y, p, sig):
     sh_fr = p[P_SHARE_FR]
     sh_s = 1.0 - sh_ff - sh_fr
     withdrawn = sh_ff * wd_ff * y[N_FF] + sh_fr * wd_fr * y[N_FR] + sh_s * wd_s * y[N_S]
-    dying = sh_ff * ap_ff * y[A_FF] + sh_fr * ap_fr * y[A_FR] + sh_s * ap_s * y[A_S]
+    dying = dying_fraction(y, p, ap_ff, ap_fr, ap_s)
     damp = p[P_DAMP_WD] * withdrawn + p[P_DAMP_DEATH] * dying
 
     sig[SG_TNF] = tnf
@@ -347,12 +362,14 @@ def rhs(t, y, p, dy, sig):
     wd_ff = sig[SG_WD_FF]
     wd_fr = sig[SG_WD_FR]
     wd_s = sig[SG_WD_S]
-    dy[A_FF] = -ap_ff * y[A_FF]
-    dy[A_FR] = -ap_fr * y[A_FR]
-    dy[A_S] = -ap_s * y[A_S]
-    dy[N_FF] = -(wd_ff + ap_ff) * y[N_FF]
-    dy[N_FR] = -(wd_fr + ap_fr) * y[N_FR]
-    dy[N_S] = -(wd_s + ap_s) * y[N_S]
+    # Dying back: connected axons withdraw (Bax-independent); only disconnected
+    # somas die, by the Bax-dependent hazard (Fischer 2004; Gould 2006).
+    dy[A_FF] = -ap_ff * (y[A_FF] - y[N_FF])
+    dy[A_FR] = -ap_fr * (y[A_FR] - y[N_FR])
+    dy[A_S] = -ap_s * (y[A_S] - y[N_S])
+    dy[N_FF] = -wd_ff * y[N_FF]
+    dy[N_FR] = -wd_fr * y[N_FR]
+    dy[N_S] = -wd_s * y[N_S]
 
     sh_ff = p[P_SHARE_FF]
     sh_fr = p[P_SHARE_FR]
@@ -362,7 +379,7 @@ def rhs(t, y, p, dy, sig):
     w_s = sh_s * y[N_S]
     w_sum = w_ff + w_fr + w_s
     if w_sum > 1e-12:
-        parent_loss = (w_ff * (wd_ff + ap_ff) + w_fr * (wd_fr + ap_fr) + w_s * (wd_s + ap_s)) / w_sum
+        parent_loss = (w_ff * wd_ff + w_fr * wd_fr + w_s * wd_s) / w_sum
     else:
         parent_loss = 0.0
     connected = sh_ff * y[N_FF] + sh_fr * y[N_FR] + sh_s * y[N_S]
@@ -375,7 +392,7 @@ def rhs(t, y, p, dy, sig):
     dy[MUSCLE] = (connected + y[REINN] - y[MUSCLE]) / p[P_ATROPHY_TAU]
 
     # Damage signals: misfolded SOD1 released by dying MNs (Urushitani 2006).
-    dying = sh_ff * ap_ff * y[A_FF] + sh_fr * ap_fr * y[A_FR] + sh_s * ap_s * y[A_S]
+    dying = dying_fraction(y, p, ap_ff, ap_fr, ap_s)
     dy[ESOD] = p[P_ESOD_REL] * dying * y[S_MN] - p[P_ESOD_CLR] * y[ESOD]
 
     # C1: corticospinal neurons, same cell-autonomous load plus CNS-wide
@@ -447,7 +464,7 @@ def observe(t, y, p, sig, obs):
     obs[16] = sig[SG_TF]
     obs[17] = sig[SG_STRESS]
     # Apoptotic MNs persist ~caspase_to_death_h before they vanish (PARAMETERS.md 5).
-    dying = sh_ff * sig[SG_AP_FF] * y[A_FF] + sh_fr * sig[SG_AP_FR] * y[A_FR] + sh_s * sig[SG_AP_S] * y[A_S]
+    dying = dying_fraction(y, p, sig[SG_AP_FF], sig[SG_AP_FR], sig[SG_AP_S])
     obs[18] = dying * p[P_CASP_H] / 24.0 / alpha if alpha > 1e-12 else 0.0
     obs[19] = y[S_MN]
     obs[20] = y[S_AST]
@@ -457,3 +474,15 @@ def observe(t, y, p, sig, obs):
     obs[24] = y[M2]
     obs[25] = y[AST]
     obs[26] = y[MUSCLE]
+
+
+def _dependencies() -> list:
+    from pathlib import Path
+
+    here = Path(__file__)
+    return [here, here.with_name("parameters.yaml")]
+
+
+from .._numba_cache import drop_stale  # noqa: E402
+
+drop_stale(hill, "mechanisms", _dependencies())

@@ -272,3 +272,8 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     else:
         Obs = np.empty((n, 0, mech.N_OBS))
     return CohortSolution(t_save, Ysave, Obs, end_age, status, nsteps)
+
+
+from .._numba_cache import drop_stale  # noqa: E402
+
+drop_stale(integrate_one, "meanfield", [__file__, *mech._dependencies()])

@@ -1,0 +1,149 @@
+"""Readouts by the source labs' definitions (science/CALIBRATION.md).
+
+Everything here reads simulated trajectories; nothing re-simulates.
+
+- onset: age of the heaviest of the twice-weekly weighings (Boillee 2006;
+  Yamanaka 2008);
+- early disease: first weighing at or below 90 % of that peak;
+- end stage: loss of righting reflex, located exactly by the engine;
+- gliosis onset: first age at which an activation index exceeds 1.5x its
+  wild-type value at the same age;
+- denervation onset (per motor-unit type): first age at which 10 % of that
+  type's endplates are denervated;
+- alpha-MN loss onset: first age at which 15 % of lumbar alpha-MNs are lost,
+  the smallest loss that lumbar counts of ~5 animals per age resolve
+  (typical SD of counts 10-15 %; Lalancette-Hebert 2016 found P90 significant,
+  P60 not).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ONSET_DROP = 0.10           # early disease: 10 % loss from peak weight
+GLIOSIS_FOLD = 1.5          # gliosis onset: 1.5x wild type
+DENERVATION_ONSET = 0.10    # 10 % of a type's endplates denervated
+MN_LOSS_ONSET = 0.15        # detectable lumbar alpha-MN loss
+
+
+def weighing_days(t_max: float, first_day: float = 21.0) -> np.ndarray:
+    """Twice-weekly weighing ages (Monday and Thursday) from weaning to ``t_max`` [day]."""
+    week = np.arange(first_day, t_max + 1e-9, 7.0)
+    days = np.sort(np.concatenate([week, week + 3.0]))
+    return days[days <= t_max]
+
+
+def weight_onset(days: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Onset (age of peak weighing) and early disease (first weighing <= 90 % of peak).
+
+    ``weights`` is (animals, weighings) with NaN after death; an animal whose
+    weight never falls 10 % has NaN early disease.
+    """
+    w = np.where(np.isnan(weights), -np.inf, weights)
+    any_w = np.isfinite(w).any(axis=1)
+    i_peak = np.argmax(w, axis=1)
+    onset = np.where(any_w, days[i_peak], np.nan)
+    peak = w[np.arange(w.shape[0]), i_peak]
+    after = np.arange(w.shape[1])[None, :] > i_peak[:, None]
+    below = after & (w <= (1.0 - ONSET_DROP) * peak[:, None]) & np.isfinite(w)
+    has = below.any(axis=1)
+    early = np.where(has & any_w, days[np.argmax(below, axis=1)], np.nan)
+    return onset, early
+
+
+def first_crossing(t: np.ndarray, series: np.ndarray, level, above: bool = True) -> np.ndarray:
+    """First age at which each row of ``series`` rises above (or falls below) ``level``.
+
+    Linear interpolation between grid points; NaN where it never crosses.
+    ``level`` may be a scalar or broadcast against ``series``.
+    """
+    s = np.asarray(series, dtype=float)
+    lev = np.broadcast_to(np.asarray(level, dtype=float), s.shape)
+    d = (s - lev) if above else (lev - s)
+    hit = d > 0
+    has = hit.any(axis=1)
+    j = np.argmax(hit, axis=1)
+    out = np.full(s.shape[0], np.nan)
+    rows = np.nonzero(has)[0]
+    for r in rows:  # one interpolation per animal; rows are few compared with time points
+        k = j[r]
+        if k == 0:
+            out[r] = t[0]
+            continue
+        d0, d1 = d[r, k - 1], d[r, k]
+        frac = -d0 / (d1 - d0) if d1 != d0 else 1.0
+        out[r] = t[k - 1] + frac * (t[k] - t[k - 1])
+    return out
+
+
+def value_at(t: np.ndarray, series: np.ndarray, age: float) -> np.ndarray:
+    """Each row of ``series`` linearly interpolated at ``age`` (NaN if the animal was dead)."""
+    if age < t[0] or age > t[-1]:
+        return np.full(series.shape[0], np.nan)
+    k = int(np.searchsorted(t, age))
+    if t[k] == age:
+        return series[:, k].astype(float)
+    f = (age - t[k - 1]) / (t[k] - t[k - 1])
+    return (1 - f) * series[:, k - 1] + f * series[:, k]
+
+
+def value_at_ages(t: np.ndarray, series: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Row i of ``series`` interpolated at ``ages[i]`` (NaN where ``ages`` is NaN)."""
+    out = np.full(series.shape[0], np.nan)
+    for i, a in enumerate(ages):
+        m = np.isfinite(series[i])
+        if np.isfinite(a) and m.any():
+            out[i] = np.interp(a, t[m], series[i, m])
+    return out
+
+
+# Ages at which the labs report counts (CALIBRATION.md T2).
+MN_LOSS_AGES = (60.0, 90.0, 100.0, 120.0)
+UMN_LOSS_AGE = 110.0
+
+
+def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
+    """Per-animal readouts as a dict of equal-length arrays.
+
+    t: save grid [day]; obs: (animals, times, observables); end_stage: ages of
+    loss of righting reflex (NaN if not reached); weigh_days / weights: the
+    twice-weekly weighings (animals, weighings); ref_obs: the matched
+    wild-type reference trajectory of each animal (same shape as ``obs``).
+    """
+    col = {n: i for i, n in enumerate(obs_names)}
+    onset, early = weight_onset(weigh_days, weights)
+    out = {
+        "onset_d": onset,
+        "early_disease_d": early,
+        "end_stage_d": end_stage,
+        "early_phase_d": early - onset,
+        "late_phase_d": end_stage - early,
+        "peak_weight_g": np.nanmax(np.where(np.isnan(weights), -np.inf, weights), axis=1),
+    }
+    out["peak_weight_g"][~np.isfinite(out["peak_weight_g"])] = np.nan
+    alpha = obs[:, :, col["alpha_mn_surviving"]] / ref_obs[:, :, col["alpha_mn_surviving"]]
+    for a in MN_LOSS_AGES:
+        out[f"alpha_mn_loss_{int(a)}d"] = 1.0 - value_at(t, alpha, a)
+    out["alpha_mn_loss_end_stage"] = 1.0 - value_at_ages(t, alpha, end_stage)
+    umn = obs[:, :, col["umn_surviving"]] / ref_obs[:, :, col["umn_surviving"]]
+    out[f"corticospinal_loss_{int(UMN_LOSS_AGE)}d"] = 1.0 - value_at(t, umn, UMN_LOSS_AGE)
+    for k in ("ff", "fr", "s"):
+        inn = obs[:, :, col[f"innervated_{k}"]]
+        out[f"denervation_onset_{k}_d"] = first_crossing(t, inn, 1.0 - DENERVATION_ONSET, above=False)
+        out[f"innervated_{k}_end_stage"] = value_at_ages(t, inn, end_stage)
+    out["alpha_mn_loss_onset_d"] = first_crossing(t, 1.0 - alpha, MN_LOSS_ONSET, above=True)
+    for name, key in (("microgliosis", "microgliosis_index"), ("astrogliosis", "astrogliosis_index")):
+        ratio = obs[:, :, col[key]] / ref_obs[:, :, col[key]]
+        out[f"{name}_onset_d"] = first_crossing(t, ratio, GLIOSIS_FOLD, above=True)
+        filled = np.where(np.isnan(ratio), -np.inf, ratio)
+        out[f"{name}_peak_d"] = np.where(np.isfinite(filled).any(axis=1), t[np.argmax(filled, axis=1)], np.nan)
+    for stage, ages in (("onset", onset), ("end_stage", end_stage)):
+        type1 = np.zeros(len(ages))
+        type2 = np.zeros(len(ages))
+        for k in ("tnf_pgml", "il1b_pgml"):
+            type1 += value_at_ages(t, obs[:, :, col[k]] / ref_obs[:, :, col[k]], ages) / 2
+        for k in ("il4_pgml", "il10_pgml"):
+            type2 += value_at_ages(t, obs[:, :, col[k]] / ref_obs[:, :, col[k]], ages) / 2
+        out[f"type1_fold_{stage}"] = type1
+        out[f"type2_fold_{stage}"] = type2
+    return out

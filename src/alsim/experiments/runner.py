@@ -1,0 +1,131 @@
+"""The lab bench: turn a validated protocol into a simulated cohort and its measurements.
+
+``run(protocol) -> Result`` is a pure function of the protocol (which carries
+its seed). Each animal gets its own random stream spawned from the protocol
+seed by its index (``np.random.SeedSequence``), so results do not depend on
+how the cohort is split into chunks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import readouts as ro
+from ..biology import genotypes as gt
+from ..biology import mechanisms as mech
+from ..biology import parameters as prm
+from ..engines.meanfield import STATUS_TEXT, solve_cohort
+from .protocol import Protocol
+
+CHUNK = 2048  # animals per engine call (progress granularity; results do not depend on it)
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything one run produced.
+
+    animals: one row per animal (group, genotype, background, sex, status and readouts);
+    timeseries: tidy, one row per animal and age, one column per observable;
+    weighings: one row per animal and weighing day (measured weight, with scale noise);
+    parameters: (animals, parameters) the parameter vector each animal ran with.
+    """
+
+    protocol: Protocol
+    animals: pd.DataFrame
+    timeseries: pd.DataFrame
+    weighings: pd.DataFrame
+    parameters: np.ndarray
+    wall_time_s: float
+
+
+def sexes_for(n: int, female_fraction: float) -> list[str]:
+    """Sexes of n animals with the stated female fraction, spread evenly through the group."""
+    j = np.arange(n)
+    female = np.floor((j + 1) * female_fraction + 1e-9) - np.floor(j * female_fraction + 1e-9)
+    return ["female" if f else "male" for f in female]
+
+
+def _design(protocol: Protocol) -> pd.DataFrame:
+    rows = []
+    for g in protocol.groups:
+        for sex in sexes_for(g.n, g.female_fraction):
+            rows.append({"group": g.name, "genotype": g.genotype, "background": g.background, "sex": sex})
+    df = pd.DataFrame(rows)
+    df.insert(0, "animal", np.arange(len(df)))
+    return df
+
+
+def _save_grid(protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t_save = np.arange(0.0, protocol.duration_days + 1e-9, protocol.save_every_days)
+    days = ro.weighing_days(protocol.duration_days)
+    grid = np.union1d(t_save, days)
+    return grid, np.searchsorted(grid, t_save), np.searchsorted(grid, days)
+
+
+def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) -> Result:
+    """Simulate every animal of ``protocol`` and compute the labs' readouts."""
+    start = time.perf_counter()
+    design = _design(protocol)
+    n = len(design)
+    base = prm.default_vector()
+    group_of = {g.name: g for g in protocol.groups}
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
+
+    def overrides(group: str) -> dict[str, float]:
+        return {**protocol.overrides, **group_of[group].overrides}
+
+    P = np.empty((n, prm.N_PARAMS))
+    for i, row in enumerate(design.itertuples(index=False)):
+        P[i] = gt.animal_vector(base, row.genotype, row.background, row.sex, streams[i], overrides(row.group))
+    # Matched wild-type reference (typical animal, same background, sex and overrides) for each
+    # group and sex: the denominators of MN loss, gliosis and cytokine fold changes.
+    ref_keys = sorted({(r.group, r.sex) for r in design.itertuples(index=False)})
+    ref_P = np.array([gt.animal_vector(base, "WT", group_of[g].background, s, None, overrides(g))
+                      for g, s in ref_keys])
+    ref_index = {k: i for i, k in enumerate(ref_keys)}
+
+    grid, i_save, i_weigh = _save_grid(protocol)
+    obs = np.empty((n, grid.size, mech.N_OBS))
+    end_stage = np.empty(n)
+    status = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, CHUNK):
+        hi = min(lo + CHUNK, n)
+        sol = solve_cohort(P[lo:hi], grid)
+        obs[lo:hi] = sol.observables
+        end_stage[lo:hi] = sol.end_stage_age
+        status[lo:hi] = sol.status
+        if progress is not None:
+            progress(hi, n)
+    ref = solve_cohort(ref_P, grid, stop_at_end_stage=False).observables
+    ref_obs = ref[[ref_index[(r.group, r.sex)] for r in design.itertuples(index=False)]]
+
+    # Twice-weekly weighings with scale noise drawn from each animal's own stream.
+    days = grid[i_weigh]
+    noise_sd = P[:, prm.IDX["weighing_noise_g"]]
+    noise = np.array([streams[i].standard_normal(days.size) for i in range(n)]).reshape(n, days.size)
+    weights = obs[:, i_weigh, mech.OBS_NAMES.index("body_weight_g")] + noise_sd[:, None] * noise
+
+    reads = ro.animal_readouts(grid, obs, mech.OBS_NAMES, end_stage, days, weights, ref_obs)
+    animals = design.assign(status=[STATUS_TEXT[s] for s in status], **reads)
+
+    ts = obs[:, i_save, :]
+    t = grid[i_save]
+    alive = ~np.isnan(ts[:, :, 0])
+    a_idx, t_idx = np.nonzero(alive)
+    timeseries = pd.DataFrame(ts[a_idx, t_idx, :], columns=list(mech.OBS_NAMES))
+    timeseries.insert(0, "age_d", t[t_idx])
+    timeseries.insert(0, "group", design["group"].to_numpy()[a_idx])
+    timeseries.insert(0, "animal", a_idx)
+    for k in ("alpha_mn_surviving", "umn_surviving", "microgliosis_index", "astrogliosis_index",
+              "tnf_pgml", "il1b_pgml", "mcp1_pgml", "il10_pgml", "il4_pgml"):
+        timeseries[f"{k}_vs_wt"] = ts[a_idx, t_idx, mech.OBS_NAMES.index(k)] / ref_obs[:, i_save][a_idx, t_idx, mech.OBS_NAMES.index(k)]
+    w_alive = ~np.isnan(weights)
+    wa, wd = np.nonzero(w_alive)
+    weighings = pd.DataFrame({"animal": wa, "group": design["group"].to_numpy()[wa],
+                              "age_d": days[wd], "weight_g": weights[wa, wd]})
+    return Result(protocol, animals, timeseries, weighings, P, time.perf_counter() - start)
