@@ -61,7 +61,7 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     misfolding rates (nucleation and growth together: a change in effective
     mutant SOD1 dose) (Wooley et al. 2005 Muscle Nerve; MGI:4822033), the
     sex/background growth curve (JAX charts), and the animal's own random
-    effects: a lognormal factor on both misfolding rates (CV ``individual_cv``;
+    effects: a lognormal factor on both misfolding rates (CV ``individual_cv_<background>``;
     transgene copy number and modifier genes vary between littermates,
     Alexander et al. 2004 Mol Brain Res) and on
     adult weight (CV ``adult_weight_cv``). Draw order from ``rng`` is fixed;
@@ -84,7 +84,7 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     if sex == "female":
         factor *= v[IDX[f"female_misfold_factor_{bg}"]]
     z_misfold, z_weight = rng.standard_normal(2) if rng is not None else (0.0, 0.0)
-    factor *= lognormal_factor(z_misfold, v[IDX["individual_cv"]])
+    factor *= lognormal_factor(z_misfold, v[IDX[f"individual_cv_{bg}"]])
     v[IDX["misfold_growth"]] *= factor
     v[IDX["misfold_nucleation"]] *= factor
     v[IDX["adult_weight"]] = (v[IDX[f"adult_weight_{sex}_{bg}"]]
