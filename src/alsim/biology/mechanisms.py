@@ -88,6 +88,7 @@ P_SPR_RATE, P_SPR_CAP, P_SPR_FF = _P["sprouting_rate"], _P["sprouting_cap"], _P[
 P_ATROPHY_TAU, P_MUSCLE_SHARE = _P["muscle_atrophy_tau"], _P["muscle_share_weight"]
 P_RIGHTING = _P["righting_threshold"]
 P_GROWTH_K, P_BIRTH_W, P_ADULT_W = _P["growth_rate"], _P["birth_weight"], _P["adult_weight"]
+P_PARALYSIS_LOSS = _P["paralysis_weight_loss"]
 P_MG_TURN, P_M1_ACT, P_M2_ACT = _P["microglia_turnover"], _P["m1_activation_rate"], _P["m2_activation_rate"]
 P_M2_TO_M1, P_MG_RES = _P["m2_to_m1_rate"], _P["microglia_resolution"]
 P_ESOD_W, P_MGMUT_W = _P["esod_activation_weight"], _P["microglia_mutant_activation_weight"]
@@ -432,6 +433,20 @@ def growth_curve(t, p):
     return winf * g * g * g
 
 
+@njit(cache=True, inline="always")
+def body_weight(t, muscle, p):
+    """Body weight [g]: healthy growth times the mass that innervation sustains.
+
+    Muscle (share ``muscle_share_weight``) follows innervation; the rest
+    (fat, viscera) is depleted as the animal becomes paralysed (hypermetabolism
+    and reduced intake; Dupuis et al. 2004 PNAS). The weight peak (onset) is
+    where this loss overtakes growth.
+    """
+    f = p[P_MUSCLE_SHARE]
+    lost = 1.0 - muscle
+    return growth_curve(t, p) * ((1.0 - f) * (1.0 - p[P_PARALYSIS_LOSS] * lost) + f * muscle)
+
+
 @njit(cache=True)
 def observe(t, y, p, sig, obs):
     """What a lab would measure on the animal at age t, into ``obs`` (order OBS_NAMES)."""
@@ -445,7 +460,7 @@ def observe(t, y, p, sig, obs):
         rho = 1.0
     alpha = sh_ff * y[A_FF] + sh_fr * y[A_FR] + sh_s * y[A_S]
     gam = p[P_GAMMA]
-    obs[0] = growth_curve(t, p) * (1.0 - p[P_MUSCLE_SHARE] + p[P_MUSCLE_SHARE] * y[MUSCLE])
+    obs[0] = body_weight(t, y[MUSCLE], p)
     obs[1] = innervated_total(y, p)
     obs[2] = y[N_FF] + rho * (1.0 - y[N_FF])
     obs[3] = y[N_FR] + rho * (1.0 - y[N_FR])

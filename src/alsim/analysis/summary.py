@@ -1,0 +1,60 @@
+"""Group summaries of per-animal readouts: what a paper's table 1 would show."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SUMMARY_READOUTS = (
+    ("end_stage_d", "survival (d)"),
+    ("onset_d", "onset, weight peak (d)"),
+    ("early_disease_d", "early disease, -10 % weight (d)"),
+    ("early_phase_d", "early phase (d)"),
+    ("late_phase_d", "late phase (d)"),
+    ("denervation_onset_ff_d", "FF denervation onset (d)"),
+    ("astrogliosis_onset_d", "astrogliosis onset (d)"),
+    ("microgliosis_onset_d", "microgliosis onset (d)"),
+    ("alpha_mn_loss_100d", "alpha-MN loss at 100 d"),
+    ("alpha_mn_loss_end_stage", "alpha-MN loss at end stage"),
+    ("corticospinal_loss_110d", "corticospinal loss at 110 d"),
+)
+
+
+def group_summary(animals: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD and n of each readout per group (animals lacking a readout are left out of it)."""
+    rows = []
+    for group, df in animals.groupby("group", sort=False):
+        for col, label in SUMMARY_READOUTS:
+            v = df[col].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            rows.append({"group": group, "readout": label, "n": v.size,
+                         "mean": v.mean() if v.size else np.nan,
+                         "sd": v.std(ddof=1) if v.size > 1 else np.nan,
+                         "median": np.median(v) if v.size else np.nan})
+    return pd.DataFrame(rows)
+
+
+def summary_markdown(protocol, animals: pd.DataFrame) -> str:
+    """A short Markdown report: the protocol, then mean +/- SD (n) of each readout per group."""
+    s = group_summary(animals)
+    groups = list(dict.fromkeys(animals["group"]))
+    lines = [f"# {protocol.name}", "", protocol.description.strip(), ""]
+    if protocol.citation:
+        lines += [f"Sources: {protocol.citation.strip()}", ""]
+    lines += ["| readout | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for _, label in SUMMARY_READOUTS:
+        cells = []
+        for g in groups:
+            r = s[(s.group == g) & (s.readout == label)].iloc[0]
+            if r.n == 0:
+                cells.append("-")
+            elif "loss" in label:
+                cells.append(f"{100 * r['mean']:.0f} +/- {100 * (r.sd if r.n > 1 else 0):.0f} % ({r.n})")
+            else:
+                cells.append(f"{r['mean']:.1f} +/- {(r.sd if r.n > 1 else 0):.1f} ({r.n})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    failed = animals["status"].str.startswith("failed")
+    lines += ["", f"Animals: {len(animals)}; failed integrations: {int(failed.sum())}."]
+    if failed.any():
+        lines.append("Failed animals: " + ", ".join(str(a) for a in animals.loc[failed, "animal"]))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,152 @@
+"""Command line: ``alsim run | list | show | validate | params``.
+
+Errors a user can cause (bad protocol, unknown genotype or parameter, bad
+value) print one message naming the field and value and exit with status 2,
+writing nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .experiments.protocol import ProtocolError, library_names, library_text, load_protocol, protocol_from_dict
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="alsim: the innate immune system in ALS (SOD1 mice), simulated.")
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _parse_sets(sets: list[str]) -> dict[str, float]:
+    out = {}
+    for item in sets:
+        name, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--set: expected NAME=VALUE, got {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            _fail(f"--set {name}: value must be a number, got {value!r}")
+    return out
+
+
+@app.command("run")
+def run_cmd(
+    protocol: Annotated[str, typer.Argument(help="protocol YAML file or built-in name (see `alsim list`)")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="run folder (default runs/<protocol name>)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="override the protocol's seed")] = None,
+) -> None:
+    """Simulate a protocol and write its run folder: tables, manifest, figures, summary."""
+    from .experiments.runner import run
+    from .io.store import staging, write_tables
+    from .analysis.summary import summary_markdown
+    from .report.plots import write_figures
+
+    try:
+        proto = load_protocol(protocol)
+        if seed is not None:
+            if seed < 0:
+                raise ProtocolError(f"--seed: must be non-negative, got {seed}")
+            proto = protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
+    except ProtocolError as e:
+        _fail(str(e))
+    out_dir = out if out is not None else Path("runs") / proto.name
+    console.print(f"[bold]{proto.name}[/]: {proto.n_animals} animals, {len(proto.groups)} groups, "
+                  f"{proto.duration_days:g} days, seed {proto.seed}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("simulating", total=proto.n_animals)
+        result = run(proto, progress=lambda done, total: bar.update(task, completed=done))
+    with staging(out_dir) as tmp:
+        write_tables(result, tmp)
+        (tmp / "figures").mkdir()
+        figures = write_figures(result, tmp / "figures")
+        (tmp / "summary.md").write_text(summary_markdown(proto, result.animals))
+    console.print((out_dir / "summary.md").read_text(), highlight=False)
+    console.print(f"wrote {out_dir}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation")
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the built-in protocols."""
+    table = Table("name", "groups", "animals", "description")
+    for name in library_names():
+        p = load_protocol(name)
+        table.add_row(name, str(len(p.groups)), str(p.n_animals), " ".join(p.description.split())[:90])
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(name: Annotated[str, typer.Argument(help="built-in protocol name")]) -> None:
+    """Print a built-in protocol's YAML (copy it to start your own)."""
+    try:
+        text = library_text(name)
+    except ProtocolError as e:
+        _fail(str(e))
+    sys.stdout.write(text)
+
+
+@app.command("validate")
+def validate_cmd(
+    n: Annotated[int, typer.Option(help="animals per transgenic group")] = 400,
+    set_: Annotated[list[str], typer.Option("--set", help="parameter override NAME=VALUE (repeatable)")] = [],
+) -> None:
+    """Run the calibration studies and print target, simulated, tolerance and pass/fail per row."""
+    from .experiments.validation import validate
+
+    if n <= 0:
+        _fail(f"--n: must be positive, got {n}")
+    overrides = _parse_sets(set_)
+    try:
+        protocol_from_dict({"name": "check", "overrides": overrides,
+                            "groups": [{"name": "g", "genotype": "WT", "n": 1}]}, "--set")
+    except ProtocolError as e:
+        _fail(str(e).replace("--set: overrides: ", "--set: "))
+    with console.status("simulating calibration studies"):
+        rows = validate(n_transgenic=n, overrides=overrides)
+    table = Table("row", "quantity", "target", "simulated", "tolerance", "result", "source")
+    for r in rows:
+        sim = f"{r.simulated:.3g}" if abs(r.simulated) < 1e4 else f"{r.simulated:.3e}"
+        tol = f"[{r.low:.3g}, {r.high:.3g}]"
+        table.add_row(r.id, r.quantity, r.target, sim, tol,
+                      "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", r.source)
+    console.print(table)
+    failed = [r.id for r in rows if not r.passed]
+    console.print(f"{len(rows) - len(failed)} passed, {len(failed)} failed", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("params")
+def params_cmd(
+    mechanism: Annotated[Optional[str], typer.Option(help="only parameters of this mechanism")] = None,
+) -> None:
+    """List the model parameters with unit, range, basis and source."""
+    from .biology.parameters import PARAMETERS
+
+    table = Table("name", "value", "unit", "range", "basis", "mechanism", "source")
+    for p in PARAMETERS:
+        if mechanism is None or p.mechanism == mechanism:
+            table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", p.basis,
+                          p.mechanism, p.source)
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

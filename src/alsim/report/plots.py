@@ -1,0 +1,338 @@
+"""Publication-style PNG figures of one run, written into the run folder.
+
+``write_figures(result, out_dir)`` draws one figure per readout named in the
+protocol (``protocol.readouts``):
+
+======================  ===============  ==============================================
+file                    readout          content
+======================  ===============  ==============================================
+``weight.png``          weight           body weight vs age (twice-weekly weighings)
+``motor_function.png``  motor            % endplates innervated vs age
+``mn_counts.png``       mn_counts        lumbar alpha-MNs and corticospinal neurons, % WT
+``innervation.png``     innervation      % endplates innervated by motor-unit type
+``gliosis.png``         gliosis          micro- and astrogliosis index, fold of WT
+``cytokines.png``       cytokines        spinal cytokines, fold of WT
+``survival_km.png``     survival         Kaplan-Meier: free of end stage
+``onset_km.png``        onset            Kaplan-Meier: free of onset (transgenic groups)
+======================  ===============  ==============================================
+
+Curves are group means with a +/- SD band across the animals alive at each
+age, drawn only where at least ``MIN_ANIMALS`` animals are alive (later ages
+rest on survivors only). Each group keeps one colour in every figure (tab10,
+by its position in the protocol). Figures that need a transgenic group
+(innervation, cytokines, onset) are skipped when the protocol has none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from lifelines import KaplanMeierFitter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from lifelines.plotting import add_at_risk_counts  # noqa: E402
+
+from ..analysis.readouts import GLIOSIS_FOLD, weighing_days  # noqa: E402
+from ..biology.parameters import IDX  # noqa: E402
+
+MIN_ANIMALS = 3          # fewest animals alive for a mean +/- SD point
+DPI = 150
+SIZE = (7.0, 4.5)        # inches, single-panel figures
+STYLE = {
+    "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
+    "axes.labelsize": 10, "legend.fontsize": 8, "legend.frameon": False,
+    "xtick.labelsize": 9, "ytick.labelsize": 9,
+}
+AGE_LABEL = "Age (days)"
+MU_TYPES = (("innervated_ff", "FF (fast fatigable)", "#b2182b"),
+            ("innervated_fr", "FR (fast fatigue-resistant)", "#ef8a3c"),
+            ("innervated_s", "S (slow)", "#2166ac"))
+CYTOKINES = (("tnf_pgml_vs_wt", "TNF-α", "#b2182b", "-"),
+             ("il1b_pgml_vs_wt", "IL-1β", "#e66101", "-"),
+             ("mcp1_pgml_vs_wt", "MCP-1", "#8c510a", "-"),
+             ("il10_pgml_vs_wt", "IL-10", "#2166ac", "--"),
+             ("il4_pgml_vs_wt", "IL-4", "#5aae61", "--"))
+
+
+# ------------------------------------------------------------------ helpers
+def _band(ax, df: pd.DataFrame, col: str, color, label: str | None,
+          scale: float = 1.0, ls: str = "-") -> None:
+    """Draw the mean +/- SD of ``col`` over age for the rows of one group.
+
+    Ages with fewer than ``MIN_ANIMALS`` animals alive are left out (all of the
+    group's animals are required instead when the group is smaller than that).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes to draw on.
+    df : tidy rows (``animal``, ``age_d`` and ``col``) of one group.
+    col : column to summarise across animals at each age.
+    color, label, ls : line colour, legend label and line style.
+    scale : factor applied to values (e.g. 100 for fractions shown as %).
+    """
+    s = df.groupby("age_d")[col].agg(["mean", "std", "count"])
+    s = s[s["count"] >= min(MIN_ANIMALS, df["animal"].nunique())]
+    if s.empty:
+        return
+    m, sd = s["mean"] * scale, s["std"].fillna(0.0) * scale
+    ax.fill_between(s.index, m - sd, m + sd, color=color, alpha=0.18, lw=0)
+    ax.plot(s.index, m, color=color, ls=ls, lw=1.6, label=label)
+
+
+def _group_bands(ax, df: pd.DataFrame, col: str, ctx: dict, groups: list[str],
+                 scale: float = 1.0) -> None:
+    """One :func:`_band` per group in ``groups`` (protocol order), coloured and labelled by group."""
+    parts = dict(tuple(df.groupby("group")))
+    for g in groups:
+        if g in parts:
+            _band(ax, parts[g], col, ctx["color"][g], ctx["label"][g], scale, ctx["ls"][g])
+
+
+def _panels(n: int, height: float = 3.8):
+    """A figure with ``n`` panels (at most three per row) sharing both axes; unused cells hidden."""
+    nrow = -(-n // 3)
+    ncol = -(-n // nrow)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(max(SIZE[0], 3.4 * ncol), height * nrow),
+                             sharex=True, sharey=True, squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _label_panels(axes, ylabel: str) -> None:
+    """Age label and ticks under the lowest panel of each column, ``ylabel`` on the first column."""
+    ncol = axes[0].get_subplotspec().get_gridspec().ncols
+    for i, ax in enumerate(axes):
+        bottom = i + ncol >= len(axes)
+        ax.xaxis.set_tick_params(labelbottom=bottom)
+        ax.set_xlabel(AGE_LABEL if bottom else "")
+        ax.set_ylabel(ylabel if i % ncol == 0 else "")
+
+
+def _side_legend(fig, ax, **kw) -> None:
+    """One legend for a multi-panel figure, right of the panels (from ``ax``'s handles)."""
+    fig.legend(*ax.get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), **kw)
+
+
+def _finish(fig, path: Path) -> Path:
+    """Tighten, save at ``DPI`` (canvas grown to hold outside legends) and close."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.1)
+    plt.close(fig)
+    return path
+
+
+def _age_axis(ax, ctx: dict) -> None:
+    ax.set_xlim(0, ctx["duration"])
+    ax.set_xlabel(AGE_LABEL)
+
+
+def _line_styles(groups) -> dict:
+    """Solid lines for transgenic groups; dashed for WT, phase-shifted so coincident WT curves all show."""
+    wt = [g.name for g in groups if g.genotype == "WT"]
+    gap = 4.0 * (len(wt) - 1) if len(wt) > 1 else 2.0
+    style = {g.name: "-" for g in groups}
+    style.update({name: (4.0 * i, (4.0, gap)) for i, name in enumerate(wt)})
+    return style
+
+
+# ------------------------------------------------------------------ figures
+def plot_weight(result, ctx: dict, path: Path) -> Path:
+    """Body weight (g) vs age from the twice-weekly weighings, every group."""
+    fig, ax = plt.subplots(figsize=SIZE)
+    _group_bands(ax, result.weighings, "weight_g", ctx, ctx["groups"])
+    _age_axis(ax, ctx)
+    ax.set_ylabel("Body weight (g)")
+    ax.set_title("Body weight (mean ± SD, both sexes)")
+    ax.legend(loc="lower right")
+    return _finish(fig, path)
+
+
+def plot_motor(result, ctx: dict, path: Path) -> Path:
+    """Motor function (% of endplates innervated) vs age, with the righting-reflex threshold."""
+    fig, ax = plt.subplots(figsize=SIZE)
+    _group_bands(ax, result.timeseries, "motor_function", ctx, ctx["groups"], scale=100.0)
+    thr = 100.0 * float(np.median(result.parameters[:, IDX["righting_threshold"]]))
+    ax.axhline(thr, color="0.3", ls="--", lw=1, label="loss of righting reflex")
+    _age_axis(ax, ctx)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("Motor function (% endplates innervated)")
+    ax.set_title("Motor function")
+    ax.legend(loc="center right")
+    return _finish(fig, path)
+
+
+def plot_mn_counts(result, ctx: dict, path: Path) -> Path:
+    """Lumbar alpha-MNs and corticospinal neurons surviving, % of age-matched WT."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.2), sharey=True)
+    panels = (("alpha_mn_surviving_vs_wt", "Lumbar α-motor neurons"),
+              ("umn_surviving_vs_wt", "Corticospinal (upper) motor neurons"))
+    for ax, (col, title) in zip(axes, panels):
+        _group_bands(ax, result.timeseries, col, ctx, ctx["groups"], scale=100.0)
+        _age_axis(ax, ctx)
+        ax.set_title(title)
+    axes[0].set_ylabel("Neurons surviving (% of age-matched WT)")
+    axes[0].set_ylim(0, 110)
+    _side_legend(fig, axes[0])
+    return _finish(fig, path)
+
+
+def plot_innervation(result, ctx: dict, path: Path) -> Path:
+    """% endplates innervated by motor-unit type (FF, FR, S), one panel per transgenic group."""
+    tg = ctx["transgenic"]
+    fig, axes = _panels(len(tg))
+    parts = dict(tuple(result.timeseries.groupby("group")))
+    for ax, g in zip(axes, tg):
+        for col, label, color in MU_TYPES:
+            _band(ax, parts[g], col, color, label, scale=100.0)
+        _age_axis(ax, ctx)
+        ax.set_title(g, color=ctx["color"][g])
+    _label_panels(axes, "Endplates innervated (%)")
+    axes[0].set_ylim(0, 105)
+    _side_legend(fig, axes[0], title="Motor-unit type", title_fontsize=8)
+    return _finish(fig, path)
+
+
+def plot_gliosis(result, ctx: dict, path: Path) -> Path:
+    """Microgliosis and astrogliosis index (fold of WT) vs age, onset criterion dotted."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.2), sharey=True)
+    panels = (("microgliosis_index_vs_wt", "Microgliosis"), ("astrogliosis_index_vs_wt", "Astrogliosis"))
+    for ax, (col, title) in zip(axes, panels):
+        _group_bands(ax, result.timeseries, col, ctx, ctx["groups"])
+        ax.axhline(GLIOSIS_FOLD, color="0.3", ls=":", lw=1.2, label=f"onset criterion ({GLIOSIS_FOLD:g}× WT)")
+        _age_axis(ax, ctx)
+        ax.set_title(title)
+    axes[0].set_ylabel("Activation index (fold of age-matched WT)")
+    _side_legend(fig, axes[0])
+    return _finish(fig, path)
+
+
+def plot_cytokines(result, ctx: dict, path: Path) -> Path:
+    """Spinal cytokines (fold of WT, log scale), one panel per transgenic group."""
+    tg = ctx["transgenic"]
+    fig, axes = _panels(len(tg))
+    parts = dict(tuple(result.timeseries.groupby("group")))
+    for ax, g in zip(axes, tg):
+        for col, label, color, ls in CYTOKINES:
+            _band(ax, parts[g], col, color, label, ls=ls)
+        ax.axhline(1.0, color="0.5", lw=0.8)
+        _age_axis(ax, ctx)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(g, color=ctx["color"][g])
+    _label_panels(axes, "Concentration (fold of age-matched WT)")
+    _side_legend(fig, axes[0], title="type I (solid)\ntype II (dashed)", title_fontsize=8)
+    return _finish(fig, path)
+
+
+def _km(ax, durations: pd.Series, observed: pd.Series, ctx: dict, groups: list[str],
+        animals: pd.DataFrame, title: str, ylabel: str) -> list[KaplanMeierFitter]:
+    """Fit and draw one Kaplan-Meier curve per group; return the fitters (for at-risk counts)."""
+    fitters = []
+    for g in groups:
+        sel = animals["group"] == g
+        kmf = KaplanMeierFitter(label=g).fit(durations[sel], observed[sel])
+        kmf.plot_survival_function(ax=ax, color=ctx["color"][g], ls=ctx["ls"][g], ci_alpha=0.15,
+                                   lw=1.6, show_censors=False)
+        fitters.append(kmf)
+    # Show the span of the events: from 20 d before the first to 20 d after the last, or to
+    # the end of follow-up where a group with events still has animals at risk.
+    in_plot = animals["group"].isin(groups)
+    events = durations[observed & in_plot]
+    if len(events):
+        with_events = animals["group"].isin(animals.loc[observed & in_plot, "group"])
+        right = (ctx["duration"] if (with_events & ~observed).any()
+                 else min(ctx["duration"], 10.0 * np.ceil((events.max() + 20.0) / 10.0)))
+        ax.set_xlim(max(0.0, 10.0 * np.floor((events.min() - 20.0) / 10.0)), right)
+    else:
+        ax.set_xlim(0.0, ctx["duration"])
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(AGE_LABEL)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="lower left")
+    return fitters
+
+
+def plot_survival(result, ctx: dict, path: Path) -> Path:
+    """Kaplan-Meier curves of survival to end stage (loss of righting reflex), every group."""
+    a = result.animals
+    fig, ax = plt.subplots(figsize=(SIZE[0], 5.2))
+    observed = a["end_stage_d"].notna()
+    durations = a["end_stage_d"].fillna(ctx["duration"])
+    fitters = _km(ax, durations, observed, ctx, ctx["groups"], a,
+                  "Survival (end stage: loss of righting reflex)", "Fraction without end stage")
+    add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
+    return _finish(fig, path)
+
+
+def plot_onset(result, ctx: dict, path: Path) -> Path:
+    """Kaplan-Meier curves of disease onset (peak body weight), transgenic groups only.
+
+    An animal without onset, or whose peak is the last weighing of the protocol
+    (weight still rising: onset not yet observed), is censored at the end of follow-up.
+    """
+    a = result.animals
+    fig, ax = plt.subplots(figsize=(SIZE[0], 5.0))
+    last_weighing = weighing_days(ctx["duration"]).max(initial=0.0)
+    observed = a["onset_d"].notna() & (a["onset_d"] < last_weighing)
+    durations = a["onset_d"].where(observed, ctx["duration"])
+    fitters = _km(ax, durations, observed, ctx, ctx["transgenic"], a,
+                  "Disease onset (age at peak body weight)", "Fraction without onset")
+    add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
+    return _finish(fig, path)
+
+
+FIGURES = (  # (readout, file name, function, needs a transgenic group)
+    ("weight", "weight.png", plot_weight, False),
+    ("motor", "motor_function.png", plot_motor, False),
+    ("mn_counts", "mn_counts.png", plot_mn_counts, False),
+    ("innervation", "innervation.png", plot_innervation, True),
+    ("gliosis", "gliosis.png", plot_gliosis, False),
+    ("cytokines", "cytokines.png", plot_cytokines, True),
+    ("survival", "survival_km.png", plot_survival, False),
+    ("onset", "onset_km.png", plot_onset, True),
+)
+
+
+def write_figures(result, out_dir: Path) -> list[Path]:
+    """Write the figures of the protocol's readouts into ``out_dir``.
+
+    Parameters
+    ----------
+    result : :class:`alsim.experiments.runner.Result` of one run.
+    out_dir : folder to write into (created if missing).
+
+    Returns
+    -------
+    list of Path
+        The PNG files written, in the order of the table in the module docstring.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    protocol = result.protocol
+    n = result.animals.groupby("group").size()
+    palette = plt.get_cmap("tab10").colors
+    ctx = {
+        "groups": [g.name for g in protocol.groups],
+        "transgenic": [g.name for g in protocol.groups if g.genotype != "WT"],
+        "color": {g.name: palette[i % len(palette)] for i, g in enumerate(protocol.groups)},
+        "label": {g.name: f"{g.name} (n={n.get(g.name, 0)})" for g in protocol.groups},
+        "ls": _line_styles(protocol.groups),
+        "duration": float(protocol.duration_days),
+    }
+    written = []
+    with plt.rc_context(STYLE):
+        for readout, name, draw, needs_tg in FIGURES:
+            if readout in protocol.readouts and (ctx["transgenic"] or not needs_tg):
+                written.append(draw(result, ctx, out_dir / name))
+    return written

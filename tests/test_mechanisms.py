@@ -1,0 +1,122 @@
+"""Mechanism invariants: positivity, conservation, monotone responses (Hypothesis)."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alsim.biology import mechanisms as mech
+
+from conftest import typical
+
+unit = st.floats(0.0, 1.0, allow_nan=False)
+SETTINGS = settings(deadline=None, max_examples=150)
+
+
+@st.composite
+def states(draw):
+    """Consistent states: fractions in [0, 1], microglia up to capacity, N_k <= A_k."""
+    y = np.array([draw(unit) for _ in range(mech.N_STATES)])
+    for k in (mech.M0, mech.M1, mech.M2):
+        y[k] *= 1.3
+    y[mech.ESOD] *= 2.0
+    for a, n in ((mech.A_FF, mech.N_FF), (mech.A_FR, mech.N_FR), (mech.A_S, mech.N_S)):
+        y[n] *= y[a]
+    connected = 0.40 * y[mech.N_FF] + 0.35 * y[mech.N_FR] + 0.25 * y[mech.N_S]
+    y[mech.REINN] *= 1.0 - connected
+    return y
+
+
+def _rhs(y, p):
+    dy = np.empty(mech.N_STATES)
+    mech.rhs(0.0, y, p, dy, np.empty(mech.N_SIGNALS))
+    return dy
+
+
+@SETTINGS
+@given(states(), st.integers(0, mech.N_STATES - 1))
+def test_state_space_is_forward_invariant(y, i):
+    """A state at zero never has a negative rate: the non-negative orthant is invariant."""
+    y = y.copy()
+    y[i] = 0.0
+    if i in (mech.A_FF, mech.A_FR, mech.A_S):
+        y[i + 3] = 0.0  # N_k <= A_k
+    dy = _rhs(y, typical())
+    assert np.all(np.isfinite(dy))
+    assert dy[i] >= -1e-12
+
+
+@SETTINGS
+@given(states())
+def test_denervated_somas_never_exceed_survivors(y):
+    """N_k <= A_k is preserved: at N_k = A_k, d(A_k - N_k)/dt >= 0."""
+    p = typical()
+    for a, n in ((mech.A_FF, mech.N_FF), (mech.A_FR, mech.N_FR), (mech.A_S, mech.N_S)):
+        z = y.copy()
+        z[n] = z[a]
+        dy = _rhs(z, p)
+        assert dy[a] - dy[n] >= -1e-12
+
+
+@SETTINGS
+@given(unit, unit, unit, st.floats(0, 2), st.floats(0, 2), st.floats(0, 2), st.floats(0, 1))
+def test_microglial_transitions_conserve_cells(m0, m1, m2, d1, d2, c21, r):
+    out = np.empty(3)
+    mech.microglia_transitions(m0, m1, m2, d1, d2, c21, r, out)
+    assert abs(out.sum()) < 1e-12
+
+
+@SETTINGS
+@given(unit, st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_misfolding_rises_with_mutant_expression(load, e1, e2):
+    lo, hi = sorted((e1, e2))
+    r_lo = mech.misfolding_rate(load, lo, 0.005, 0.003, 0.003)
+    r_hi = mech.misfolding_rate(load, hi, 0.005, 0.003, 0.003)
+    assert r_hi >= r_lo - 1e-15
+
+
+@SETTINGS
+@given(st.sampled_from(range(5)), unit, st.floats(0.0, 2.0), st.floats(0.0, 2.0))
+def test_stress_is_monotone_in_each_insult(which, s_mn, a, b):
+    """More toxic factor, cytokine, ROS, glutamate or misfolded SOD1 never lowers MN stress;
+    more protective IL-10 never raises it (C2-C4; Beers 2008)."""
+    p = typical()
+    lo, hi = sorted((a, b))
+
+    def stress(x):
+        args = [s_mn, 0.3, 0.5, 1.5, 0.2]
+        args[which] = x if which != 3 else 1.0 + x
+        return mech.mn_stress(*args, 0.5, p)
+
+    assert stress(hi) >= stress(lo) - 1e-12
+    assert mech.mn_stress(s_mn, 0.3, 0.5, 1.5, 0.2, hi, p) <= mech.mn_stress(s_mn, 0.3, 0.5, 1.5, 0.2, lo, p) + 1e-12
+
+
+@SETTINGS
+@given(st.floats(0.0, 5.0), st.floats(0.0, 5.0), st.floats(0.05, 3.0), st.floats(1.0, 6.0))
+def test_hill_is_monotone_and_bounded(x1, x2, k, n):
+    lo, hi = sorted((x1, x2))
+    assert 0.0 <= mech.hill(lo, k, n) <= mech.hill(hi, k, n) + 1e-15 <= 1.0 + 1e-15
+
+
+def test_wild_type_birth_state_is_at_rest():
+    """Without mutant SOD1 nothing misfolds, no glia activate, no MN is lost."""
+    dy = _rhs(mech.initial_state(), typical("WT"))
+    assert np.allclose(dy, 0.0, atol=1e-14)
+
+
+def test_bax_knockout_spares_somas_not_axons():
+    """C6 (Gould et al. 2006): without Bax the apoptosis hazard is zero but withdrawal is not."""
+    y = mech.initial_state()
+    y[mech.S_MN] = 0.8
+    y[mech.N_FF] = 0.5
+    sig = np.empty(mech.N_SIGNALS)
+    mech.fast_signals(y, typical(bax_gene_dose=0.0), sig)
+    assert sig[mech.SG_AP_FF] == 0.0 and sig[mech.SG_WD_FF] > 0.0
+    mech.fast_signals(y, typical(), sig)
+    assert sig[mech.SG_AP_FF] > 0.0
+
+
+def test_toxic_factor_is_motor_neuron_selective_input():
+    """C4: the astrocyte factor enters MN stress only through stress_toxic_factor."""
+    p = typical(stress_toxic_factor=0.0)
+    assert mech.mn_stress(0.2, 5.0, 0.0, 1.0, 0.0, 0.0, p) == mech.mn_stress(0.2, 0.0, 0.0, 1.0, 0.0, 0.0, p)

@@ -1,0 +1,62 @@
+"""Figures of a run: the files named by the protocol's readouts, as valid PNGs."""
+
+from __future__ import annotations
+
+import pytest
+
+from alsim.experiments.protocol import protocol_from_dict
+from alsim.experiments.runner import run
+from alsim.report.plots import write_figures
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ALL_FIGURES = {"weight.png", "motor_function.png", "mn_counts.png", "innervation.png",
+               "gliosis.png", "cytokines.png", "survival_km.png", "onset_km.png"}
+
+
+def _protocol(**extra):
+    return protocol_from_dict({
+        "name": "plots-test",
+        "seed": 7,
+        "duration_days": 200,
+        "groups": [
+            {"name": "G93A", "genotype": "SOD1-G93A", "background": "B6SJL", "n": 6},
+            {"name": "WT", "genotype": "WT", "background": "B6SJL", "n": 6},
+        ],
+        **extra,
+    })
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(_protocol())
+
+
+def _assert_png(path):
+    assert path.is_file()
+    data = path.read_bytes()
+    assert len(data) > 1000
+    assert data[:8] == PNG_SIGNATURE
+
+
+def test_all_readouts_write_every_figure(result, tmp_path):
+    written = write_figures(result, tmp_path / "figs")
+    assert {p.name for p in written} == ALL_FIGURES
+    assert {p.name for p in (tmp_path / "figs").iterdir()} == ALL_FIGURES
+    for path in written:
+        _assert_png(path)
+
+
+def test_survival_only_writes_only_the_km_curve(tmp_path):
+    written = write_figures(run(_protocol(readouts=["survival"])), tmp_path)
+    assert [p.name for p in written] == ["survival_km.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["survival_km.png"]
+    _assert_png(written[0])
+
+
+def test_wild_type_only_skips_transgenic_figures(tmp_path):
+    proto = protocol_from_dict({"name": "wt-only", "duration_days": 60,
+                                "groups": [{"name": "WT", "genotype": "WT", "n": 3}]})
+    written = write_figures(run(proto), tmp_path)
+    assert {p.name for p in written} == ALL_FIGURES - {"innervation.png", "cytokines.png", "onset_km.png"}
+    for path in written:
+        _assert_png(path)

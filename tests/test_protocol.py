@@ -1,0 +1,96 @@
+"""Protocol validation: one message naming the field and value, exit status 2, nothing written."""
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from alsim.cli import app
+from alsim.experiments.protocol import ProtocolError, library_names, load_protocol, protocol_from_dict
+
+GOOD = {"name": "p", "groups": [{"name": "a", "genotype": "SOD1-G93A", "n": 4}]}
+
+
+def _with(path, value):
+    import copy
+
+    d = copy.deepcopy(GOOD)
+    target = d
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return d
+
+
+@pytest.mark.parametrize("data, message", [
+    (_with(("groups", 0, "n"), -3), "groups.0.n: Input should be greater than 0 (got -3)"),
+    (_with(("groups", 0, "n"), "4"), "groups.0.n: Input should be a valid integer (got '4')"),
+    (_with(("groups", 0, "genotype"), "SOD1-G39A"), "groups.0.genotype: unknown genotype 'SOD1-G39A'"),
+    (_with(("groups", 0, "background"), "FVB"), "groups.0.background: Input should be 'B6SJL' or 'C57BL/6'"),
+    (_with(("groups", 0, "female_fraction"), 1.5), "groups.0.female_fraction: Input should be less than or equal to 1"),
+    (_with(("groups", 0, "overrides"), {"no_such_rate": 1.0}), "groups.0.overrides: unknown parameter 'no_such_rate'"),
+    (_with(("overrides",), {"hill_n": -2.0}), "overrides: parameter 'hill_n' must be non-negative, got -2.0"),
+    (_with(("colour",), "blue"), "colour: unknown key (value 'blue')"),
+    (_with(("groups", 0, "dose"), 3), "groups.0.dose: unknown key (value 3)"),
+    (_with(("duration_days",), -10), "duration_days: Input should be greater than 0"),
+    (_with(("readouts",), ["survival", "telepathy"]), "readouts: unknown readout 'telepathy'"),
+    (_with(("control",), "b"), "control 'b' is not a group"),
+    ({"name": "p", "groups": []}, "groups: List should have at least 1 item"),
+    ({"groups": GOOD["groups"]}, "name: required field is missing"),
+])
+def test_bad_protocol_names_field_and_value(data, message):
+    with pytest.raises(ProtocolError) as err:
+        protocol_from_dict(data)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_protocol_is_frozen():
+    p = protocol_from_dict(GOOD)
+    with pytest.raises(Exception):
+        p.seed = 3
+
+
+def test_builtin_library_loads():
+    assert {"g93a-natural-history", "t2-time-course"} <= set(library_names())
+    for name in library_names():
+        assert load_protocol(name).n_animals > 0
+
+
+def test_cli_rejects_bad_protocol_with_status_2_and_writes_nothing(tmp_path):
+    bad = _with(("groups", 0, "genotype"), "SOD1-G39A")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(out)])
+    assert res.exit_code == 2
+    assert "groups.0.genotype: unknown genotype 'SOD1-G39A'" in res.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "no-such-protocol"], "no built-in protocol named 'no-such-protocol'"),
+    (["run", "missing.yaml"], "file not found: 'missing.yaml'"),
+    (["show", "nope"], "no built-in protocol named 'nope'"),
+    (["validate", "--set", "hill_n=-1"], "must be non-negative"),
+    (["validate", "--set", "bogus=1"], "unknown parameter 'bogus'"),
+    (["validate", "--set", "hill_n"], "expected NAME=VALUE"),
+    (["validate", "--n", "0"], "--n: must be positive"),
+    (["run", "t2-time-course", "--seed", "-1"], "--seed: must be non-negative"),
+])
+def test_cli_usage_errors_exit_2(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_malformed_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(ProtocolError, match="not valid YAML"):
+        load_protocol(path)
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(ProtocolError, match="must be a mapping"):
+        load_protocol(path)
