@@ -480,7 +480,7 @@ def observe(t, y, p, sig, obs):
     obs[17] = sig[SG_STRESS]
     # Apoptotic MNs persist ~caspase_to_death_h before they vanish (PARAMETERS.md 5).
     dying = dying_fraction(y, p, sig[SG_AP_FF], sig[SG_AP_FR], sig[SG_AP_S])
-    obs[18] = dying * p[P_CASP_H] / 24.0 / alpha if alpha > 1e-12 else 0.0
+    obs[18] = max(dying, 0.0) * p[P_CASP_H] / 24.0 / alpha if alpha > 1e-12 else 0.0
     obs[19] = y[S_MN]
     obs[20] = y[S_AST]
     obs[21] = y[S_MG]

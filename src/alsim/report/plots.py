@@ -35,8 +35,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from lifelines import KaplanMeierFitter  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 from lifelines.plotting import add_at_risk_counts  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from ..analysis.readouts import GLIOSIS_FOLD, weighing_days  # noqa: E402
 from ..biology.parameters import IDX  # noqa: E402
@@ -62,7 +62,7 @@ CYTOKINES = (("tnf_pgml_vs_wt", "TNF-α", "#b2182b", "-"),
 
 # ------------------------------------------------------------------ helpers
 def _band(ax, df: pd.DataFrame, col: str, color, label: str | None,
-          scale: float = 1.0, ls: str = "-") -> None:
+          scale: float = 1.0, ls: str | tuple = "-") -> None:
     """Draw the mean +/- SD of ``col`` over age for the rows of one group.
 
     Ages with fewer than ``MIN_ANIMALS`` animals alive are left out (all of the
@@ -130,6 +130,7 @@ def _finish(fig, path: Path) -> Path:
 
 
 def _age_axis(ax, ctx: dict) -> None:
+    """Age axis over the whole follow-up."""
     ax.set_xlim(0, ctx["duration"])
     ax.set_xlabel(AGE_LABEL)
 
