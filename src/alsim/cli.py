@@ -74,7 +74,7 @@ def run_cmd(
         (tmp / "figures").mkdir()
         figures = write_figures(result, tmp / "figures")
         (tmp / "summary.md").write_text(summary_markdown(proto, result.animals))
-    console.print((out_dir / "summary.md").read_text(), highlight=False)
+    console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True)
     console.print(f"wrote {out_dir}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation")
 
 

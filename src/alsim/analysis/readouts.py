@@ -3,8 +3,8 @@
 Everything here reads simulated trajectories; nothing re-simulates.
 
 - onset: age of the heaviest of the twice-weekly weighings (Boillee 2006;
-  Yamanaka 2008), counted once the weight has fallen 5 % below that peak or
-  the animal reached end stage (a still-growing animal has no onset);
+  Yamanaka 2008), counted once the weight has fallen 10 % below that peak or
+  the animal reached end stage (a healthy animal's heaviest weighing is not an onset);
 - early disease: first weighing at or below 90 % of that peak;
 - end stage: loss of righting reflex, located exactly by the engine;
 - gliosis onset: first age at which an activation index exceeds 1.5x its
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 ONSET_DROP = 0.10           # early disease: 10 % loss from peak weight
-ONSET_CONFIRM = 0.05        # a weight peak counts as onset once weight falls 5 % below it
+ONSET_CONFIRM = ONSET_DROP  # a weight peak counts as onset once weight falls 10 % below it
 GLIOSIS_FOLD = 1.5          # gliosis onset: 1.5x wild type
 DENERVATION_ONSET = 0.10    # 10 % of a type's endplates denervated
 MN_LOSS_ONSET = 0.15        # detectable lumbar alpha-MN loss
