@@ -19,12 +19,19 @@ from .parameters import IDX
 
 @dataclass(frozen=True)
 class Genotype:
-    """A mouse line: its parameter edits and the paper that describes it."""
+    """A mouse line: its parameter edits and the paper that describes it.
+
+    ``floxed`` lines carry a transgene that Cre can excise; ``rate_factor``
+    names the parameter that scales this line's misfolding rates (expression
+    level and mutation differ between lines).
+    """
 
     name: str
     description: str
     citation: str
     edits: Mapping[str, float] = field(default_factory=dict)
+    floxed: bool = False
+    rate_factor: str | None = None
 
     def apply(self, vector: np.ndarray) -> None:
         """Write this genotype's edits into ``vector`` in place."""
@@ -40,7 +47,74 @@ GENOTYPES: Mapping[str, Genotype] = MappingProxyType({
     "SOD1-G93A": Genotype(
         "SOD1-G93A", "human SOD1 G93A, high copy (~25 copies), all cell types",
         "Gurney et al. 1994 Science 264:1772; Acevedo-Arozena et al. 2011 Dis Model Mech", _G93A),
+    "LoxSOD1-G37R": Genotype(
+        "LoxSOD1-G37R", "human SOD1 G37R flanked by loxP sites, all cell types; removable by Cre",
+        "Boillee et al. 2006 Science 312:1389", _G93A, floxed=True, rate_factor="g37r_misfold_factor"),
 })
+
+
+@dataclass(frozen=True)
+class CreDriver:
+    """A Cre line that excises a floxed transgene in one cell type."""
+
+    name: str
+    expression_param: str
+    default_efficiency: float
+    citation: str
+
+
+# Default excision efficiencies are inputs of the experiment, overridable per group.
+CRE_DRIVERS: Mapping[str, CreDriver] = MappingProxyType({
+    "Isl1-Cre": CreDriver("Isl1-Cre", "mut_expr_mn", 0.5,
+                          "Boillee et al. 2006 Science 312:1389 (motor neurons; partial excision) [M]"),
+    "CD11b-Cre": CreDriver("CD11b-Cre", "mut_expr_mg", 0.5,
+                           "Boillee et al. 2006 (about half of mutant SOD1 removed in CD11b+ cells) [M]"),
+    "GFAP-Cre": CreDriver("GFAP-Cre", "mut_expr_ast", 0.5,
+                          "Yamanaka et al. 2008 Nat Neurosci 11:251 (astrocytes) [M]"),
+})
+
+KNOCKOUTS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "Bax": ("bax_gene_dose", "Gould et al. 2006 J Neurosci 26:8774"),
+    "TNF": ("tnf_gene_dose", "Gowing et al. 2006 J Neurosci 26:11397"),
+    "NOX2": ("nox2_gene_dose", "Wu et al. 2006 PNAS 103:12132; Marden et al. 2007 J Clin Invest 117:2913"),
+})
+
+CELL_EXPRESSION = MappingProxyType({"motor_neurons": "mut_expr_mn", "astrocytes": "mut_expr_ast",
+                                    "microglia": "mut_expr_mg"})
+
+
+@dataclass(frozen=True)
+class Modifications:
+    """Genetic manipulations layered on a line; they compose in the order listed.
+
+    cre: (driver, efficiency) pairs: excise the floxed transgene in the driver's cell type.
+    knockouts: genes deleted in every cell (Bax, TNF, NOX2).
+    myeloid_donor: PU.1-/- host whose microglia all derive from marrow of this
+        genotype (Beers et al. 2006 PNAS 103:16021).
+    chimera: (cell type, fraction, donor genotype): that fraction of the cell type
+        carries the donor's transgene (Clement et al. 2003 Science 302:113).
+    """
+
+    cre: tuple[tuple[str, float], ...] = ()
+    knockouts: tuple[str, ...] = ()
+    myeloid_donor: str | None = None
+    chimera: tuple[str, float, str] | None = None
+
+    def apply(self, v: np.ndarray, line: Genotype) -> None:
+        """Write the manipulations into parameter vector ``v`` (which already holds ``line``'s edits)."""
+        for driver, efficiency in self.cre:
+            if not line.floxed:
+                raise ValueError(f"{driver} needs a floxed transgene; {line.name} is not floxed")
+            v[IDX[CRE_DRIVERS[driver].expression_param]] *= 1.0 - efficiency
+        for gene in self.knockouts:
+            v[IDX[KNOCKOUTS[gene][0]]] = 0.0
+        if self.myeloid_donor is not None:
+            v[IDX["mut_expr_mg"]] = GENOTYPES[self.myeloid_donor].edits["mut_expr_mg"]
+        if self.chimera is not None:
+            cell, fraction, donor = self.chimera
+            key = CELL_EXPRESSION[cell]
+            v[IDX[key]] = (1.0 - fraction) * v[IDX[key]] + fraction * GENOTYPES[donor].edits[key]
+
 
 BACKGROUNDS = ("B6SJL", "C57BL/6")
 SEXES = ("male", "female")
@@ -54,7 +128,8 @@ def lognormal_factor(z: float, cv: float) -> float:
 
 
 def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
-                  rng: np.random.Generator | None, overrides: Mapping[str, float] | None = None) -> np.ndarray:
+                  rng: np.random.Generator | None, overrides: Mapping[str, float] | None = None,
+                  modifications: Modifications | None = None) -> np.ndarray:
     """The parameter vector of one animal.
 
     Applies the genotype's edits, the background and sex modifiers of the
@@ -65,9 +140,10 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     transgene copy number and modifier genes vary between littermates,
     Alexander et al. 2004 Mol Brain Res) and on
     adult weight (CV ``adult_weight_cv``). Draw order from ``rng`` is fixed;
-    ``rng=None`` gives the typical animal (no random effects). ``overrides``
-    (parameter name -> value) are applied after the genotype's edits and
-    before the background, sex and individual factors.
+    ``rng=None`` gives the typical animal (no random effects). The line's
+    edits come first, then ``modifications`` (Cre, knockouts, marrow, chimera),
+    then ``overrides`` (parameter name -> value), then the line, background,
+    sex and individual factors on the misfolding rates.
     """
     if genotype not in GENOTYPES:
         raise KeyError(genotype)
@@ -76,11 +152,16 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     if sex not in SEXES:
         raise KeyError(sex)
     v = np.array(base, dtype=np.float64, copy=True)
-    GENOTYPES[genotype].apply(v)
+    line = GENOTYPES[genotype]
+    line.apply(v)
+    if modifications is not None:
+        modifications.apply(v, line)
     for key, value in (overrides or {}).items():
         v[IDX[key]] = value
     bg = _BACKGROUND_KEY[background]
     factor = v[IDX["b6_misfold_factor"]] if bg == "b6" else 1.0
+    if line.rate_factor is not None:
+        factor *= v[IDX[line.rate_factor]]
     if sex == "female":
         factor *= v[IDX[f"female_misfold_factor_{bg}"]]
     z_misfold, z_weight = rng.standard_normal(2) if rng is not None else (0.0, 0.0)

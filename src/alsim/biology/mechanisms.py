@@ -22,7 +22,14 @@ N_*        fraction of FF, FR, S endplates innervated by their own axon
 REINN      fraction of all endplates held by collateral sprouts
 MUSCLE     innervation-sustained muscle mass (1 = fully innervated adult)
 UMN        surviving fraction of corticospinal (upper) motor neurons
+A_IN       surviving fraction of ventral-horn (or cultured) interneurons
+TF_MEDIUM  astrocyte toxic factor accumulated in culture medium (a.u.; culture only)
 =========  ===================================================================
+
+The same state vector and right-hand side serve a culture well
+(``context_culture = 1``): no muscle is attached (N = 0), glia are present or
+not by flag, nothing is recruited from outside, and the astrocyte factor
+accumulates in the medium instead of being cleared from tissue.
 """
 
 from __future__ import annotations
@@ -37,10 +44,10 @@ from .parameters import IDX
 # ---------------------------------------------------------------- state layout
 STATE_NAMES = (
     "S_MN", "S_AST", "S_MG", "M0", "M1", "M2", "AST", "ESOD",
-    "A_FF", "A_FR", "A_S", "N_FF", "N_FR", "N_S", "REINN", "MUSCLE", "UMN",
+    "A_FF", "A_FR", "A_S", "N_FF", "N_FR", "N_S", "REINN", "MUSCLE", "UMN", "A_IN", "TF_MEDIUM",
 )
 (S_MN, S_AST, S_MG, M0, M1, M2, AST, ESOD,
- A_FF, A_FR, A_S, N_FF, N_FR, N_S, REINN, MUSCLE, UMN) = range(len(STATE_NAMES))
+ A_FF, A_FR, A_S, N_FF, N_FR, N_S, REINN, MUSCLE, UMN, A_IN, TF_MEDIUM) = range(len(STATE_NAMES))
 N_STATES = len(STATE_NAMES)
 
 # Quasi-steady fast signals (pg/mL for cytokines; fold of wild type or a.u. otherwise).
@@ -48,10 +55,12 @@ SIGNAL_NAMES = (
     "tnf_pgml", "il1b_pgml", "mcp1_pgml", "il10_pgml", "il4_pgml", "ros_fold",
     "toxic_factor", "glutamate_excess", "mn_stress", "damage_signal",
     "withdrawal_ff", "withdrawal_fr", "withdrawal_s",
-    "apoptosis_ff", "apoptosis_fr", "apoptosis_s", "il10_suppression",
+    "apoptosis_ff", "apoptosis_fr", "apoptosis_s", "il10_suppression", "apoptosis_interneuron",
+    "burden_mn", "burden_astrocyte", "burden_microglia",
 )
 (SG_TNF, SG_IL1B, SG_MCP1, SG_IL10, SG_IL4, SG_ROS, SG_TF, SG_GLU, SG_STRESS, SG_DAMP,
- SG_WD_FF, SG_WD_FR, SG_WD_S, SG_AP_FF, SG_AP_FR, SG_AP_S, SG_SUPP) = range(len(SIGNAL_NAMES))
+ SG_WD_FF, SG_WD_FR, SG_WD_S, SG_AP_FF, SG_AP_FR, SG_AP_S, SG_SUPP, SG_AP_IN,
+ SG_B_MN, SG_B_AST, SG_B_MG) = range(len(SIGNAL_NAMES))
 N_SIGNALS = len(SIGNAL_NAMES)
 
 LN2 = math.log(2.0)
@@ -100,6 +109,11 @@ P_A_MUT, P_A_CYT, P_A_C1Q = _P["astro_mutant_drive"], _P["astro_cytokine_drive"]
 P_AGI_GAIN = _P["astrogliosis_index_gain"]
 P_ESOD_REL, P_ESOD_CLR = _P["esod_release"], _P["esod_clearance"]
 P_UMN_MAX, P_UMN_THR, P_UMN_INFL = _P["umn_rate_max"], _P["umn_threshold"], _P["umn_inflammation_weight"]
+P_SOLUBLE, P_IN_RATIO = _P["soluble_mutant_share"], _P["interneuron_threshold_ratio"]
+P_CULTURE, P_AST_PRESENT, P_MG_PRESENT = _P["context_culture"], _P["astrocytes_present"], _P["microglia_present"]
+P_CULT_DENSITY, P_TF_TISSUE_T, P_MEDIUM_T = (_P["culture_glia_density"], _P["toxic_factor_tissue_half_life"],
+                                             _P["medium_half_life"])
+P_ABL_FRAC, P_ABL_START = _P["microglia_ablation_fraction"], _P["microglia_ablation_start"]
 
 
 # ------------------------------------------------------------ building blocks
@@ -125,6 +139,17 @@ def misfolding_rate(load, expression, nucleation, growth, clearance):
 
 
 @njit(cache=True, inline="always")
+def mutant_burden(load, expression, soluble_share):
+    """Toxic mutant SOD1 burden of a cell: misfolded load plus a share of soluble mutant protein.
+
+    Soluble mutant SOD1 already gains toxic functions before aggregates form
+    (NOX2 regulation, Harraz et al. 2008 J Clin Invest; astrocytes from
+    neonatal or ES-derived mutant cultures are toxic, Nagai et al. 2007).
+    """
+    return load + soluble_share * expression
+
+
+@njit(cache=True, inline="always")
 def quasi_steady(production_per_min, half_life_min):
     """Concentration at quasi-steady state, c = P t_half / ln 2 (first-order clearance)."""
     return production_per_min * half_life_min / LN2
@@ -137,6 +162,17 @@ def fold_excess(value, wild_type):
         return 0.0
     e = value / wild_type - 1.0
     return e if e > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def toxic_factor_output(burden_ast, reactive_fraction, p):
+    """Tissue level (a.u.) of the astrocyte-derived MN-selective toxic factor.
+
+    Astrocytes carrying mutant SOD1 release a soluble factor that kills motor
+    neurons and spares interneurons (C4; Nagai et al. 2007 Nat Neurosci;
+    Di Giorgio et al. 2007 Nat Neurosci), more when reactive (Liddelow 2017).
+    """
+    return p[P_TF_A] * burden_ast * (1.0 + p[P_TF_GAIN] * reactive_fraction)
 
 
 @njit(cache=True, inline="always")
@@ -247,11 +283,19 @@ def fast_signals(y, p, sig):
     m1 = y[M1]
     m2 = y[M2]
     ast = y[AST]
+    b_mn = mutant_burden(y[S_MN], p[P_EXPR_MN], p[P_SOLUBLE])
+    b_ast = mutant_burden(y[S_AST], p[P_EXPR_AST], p[P_SOLUBLE])
+    b_mg = mutant_burden(y[S_MG], p[P_EXPR_MG], p[P_SOLUBLE])
     tnf_wt = quasi_steady(p[P_TNF_B], p[P_TNF_T])
     il1_wt = quasi_steady(p[P_IL1_B], p[P_IL1_T])
     il10_wt = quasi_steady(p[P_IL10_B], p[P_IL10_T])
     il4_wt = quasi_steady(p[P_IL4_B], p[P_IL10_T])
 
+    if p[P_CULTURE] > 0.5:  # glia of a culture well: present or not, at culture density
+        dens = p[P_CULT_DENSITY]
+        m1 = m1 * dens
+        m2 = m2 * dens
+        ast = ast * dens * p[P_AST_PRESENT]
     il10 = quasi_steady(p[P_IL10_B] + p[P_IL10_M2] * m2, p[P_IL10_T])
     il4 = quasi_steady(p[P_IL4_B] + p[P_IL4_M2] * m2, p[P_IL10_T])
     il10_ex = fold_excess(il10, il10_wt)
@@ -259,11 +303,18 @@ def fast_signals(y, p, sig):
     tnf = p[P_TNF_DOSE] * quasi_steady(p[P_TNF_B] + (p[P_TNF_M1] * m1 + p[P_TNF_A] * ast) * supp, p[P_TNF_T])
     il1 = quasi_steady(p[P_IL1_B] + (p[P_IL1_M1] * m1 + p[P_IL1_A] * ast) * supp, p[P_IL1_T])
     mcp = quasi_steady(p[P_MCP_B] + p[P_MCP_A] * ast + p[P_MCP_M1] * m1, p[P_MCP_T])
-    ros = 1.0 + p[P_NOX2] * p[P_ROS_M1] * m1 * (1.0 + p[P_ROS_GAIN] * y[S_MG])
-    tf = p[P_TF_A] * y[S_AST] * (1.0 + p[P_TF_GAIN] * ast)
+    ros = 1.0 + p[P_NOX2] * p[P_ROS_M1] * m1 * (1.0 + p[P_ROS_GAIN] * b_mg)
+    if p[P_CULTURE] > 0.5:
+        tf = y[TF_MEDIUM]  # accumulated in the medium (toxic_factor_output / clearance)
+    else:
+        tf = toxic_factor_output(b_ast, ast, p)
     glu = glutamate_excess(ast, p[P_GLT_LOSS])
     cyt_ex = fold_excess(tnf, tnf_wt) + fold_excess(il1, il1_wt)
-    stress = mn_stress(y[S_MN], tf, cyt_ex, ros, glu, il10_ex, p)
+    ros_ex = ros - 1.0
+    stress = mn_stress(b_mn, tf, cyt_ex, ros, glu, il10_ex, p)
+    # Interneurons: not touched by the MN-selective factor nor by MN-type mutant
+    # vulnerability, only by the non-selective insults (Nagai 2007; Di Giorgio 2007).
+    stress_in = (p[P_W_CYT] * cyt_ex + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu) / (1.0 + p[P_W_PROT] * il10_ex)
 
     n = p[P_HILL]
     thr = p[P_WD_THR]
@@ -275,6 +326,7 @@ def fast_signals(y, p, sig):
     ap_ff = bax * hill(stress, athr, n)
     ap_fr = bax * hill(stress, athr * p[P_RATIO_FR], n)
     ap_s = bax * hill(stress, athr * p[P_RATIO_S], n)
+    ap_in = bax * hill(stress_in, athr * p[P_IN_RATIO], n)
 
     sh_ff = p[P_SHARE_FF]
     sh_fr = p[P_SHARE_FR]
@@ -300,6 +352,10 @@ def fast_signals(y, p, sig):
     sig[SG_AP_FR] = ap_fr
     sig[SG_AP_S] = ap_s
     sig[SG_SUPP] = supp
+    sig[SG_AP_IN] = ap_in
+    sig[SG_B_MN] = b_mn
+    sig[SG_B_AST] = b_ast
+    sig[SG_B_MG] = b_mg
     # fold excesses used by glia (stored in spare slots would bloat; recomputed by caller)
     return tnf_wt, il1_wt, il4_wt
 
@@ -336,24 +392,31 @@ def rhs(t, y, p, dy, sig):
     damp = sig[SG_DAMP]
     tnf_ex = fold_excess(sig[SG_TNF], tnf_wt)
     il1_ex = fold_excess(sig[SG_IL1B], il1_wt)
-    activating = damp + p[P_ESOD_W] * y[ESOD] + p[P_MGMUT_W] * y[S_MG]
+    b_mg = sig[SG_B_MG]
+    culture = p[P_CULTURE] > 0.5
+    activating = damp + p[P_ESOD_W] * y[ESOD] + p[P_MGMUT_W] * b_mg
     drive1 = p[P_M1_ACT] * activating * sig[SG_SUPP]
     drive2 = p[P_M2_ACT] * (damp + fold_excess(sig[SG_IL4], il4_wt))
-    conv = p[P_M2_TO_M1] * (y[S_MG] + tnf_ex)
+    conv = p[P_M2_TO_M1] * (b_mg + tnf_ex)
     microglia_transitions(m0, m1, m2, drive1, drive2, conv, p[P_MG_RES], dy[M0:M2 + 1])
     room = 1.0 - m_tot / p[P_MG_CAP]
     if room < 0.0:
         room = 0.0
     prolif = p[P_MG_PROLIF] * room * activating / (1.0 + activating)
+    if t >= p[P_ABL_START]:
+        # CD11b-TK + ganciclovir kills dividing microglia (Gowing et al. 2008 J Neurosci)
+        prolif *= 1.0 - p[P_ABL_FRAC]
     turn = p[P_MG_TURN]
-    dy[M0] += turn * m0 * (1.0 - m_tot) + p[P_MG_REC] * fold_excess(sig[SG_MCP1], mcp_wt) * room
+    dy[M0] += turn * m0 * (1.0 - m_tot)
+    if not culture:  # MCP-1/CCR2 recruitment from surrounding tissue
+        dy[M0] += p[P_MG_REC] * fold_excess(sig[SG_MCP1], mcp_wt) * room
     dy[M1] += (prolif - turn) * m1
     dy[M2] += (prolif - turn) * m2
 
     # C3: astrocyte reactivity from own mutant SOD1 (Feeney 2001; Nagai 2007)
     # and IL-1/TNF/C1q from microglia (Liddelow 2017).
     ast = y[AST]
-    drive_a = p[P_A_MUT] * y[S_AST] + p[P_A_CYT] * (tnf_ex + il1_ex) + p[P_A_C1Q] * m1
+    drive_a = p[P_A_MUT] * sig[SG_B_AST] + p[P_A_CYT] * (tnf_ex + il1_ex) + p[P_A_C1Q] * m1
     dy[AST] = p[P_A_RATE] * drive_a * (1.0 - ast) - p[P_A_RES] * ast
 
     # C1/C6: Bax-dependent apoptosis of somas; Bax-independent axon withdrawal.
@@ -398,15 +461,37 @@ def rhs(t, y, p, dy, sig):
 
     # C1: corticospinal neurons, same cell-autonomous load plus CNS-wide
     # inflammation, Bax-dependent (Zang & Cheema 2002; Ozdinler 2011).
-    s_umn = p[P_W_CELL] * y[S_MN] + p[P_UMN_INFL] * (ast + m1)
-    dy[UMN] = -p[P_UMN_MAX] * p[P_BAX] * hill(s_umn, p[P_UMN_THR], p[P_HILL]) * y[UMN]
+    s_umn = p[P_W_CELL] * sig[SG_B_MN] + p[P_UMN_INFL] * (ast + m1)
+    dy[UMN] = 0.0 if culture else -p[P_UMN_MAX] * p[P_BAX] * hill(s_umn, p[P_UMN_THR], p[P_HILL]) * y[UMN]
+
+    # Interneurons: the control population, spared by the MN-selective factor (C1, C4).
+    dy[A_IN] = -sig[SG_AP_IN] * y[A_IN]
+
+    # C4: in a culture well the astrocyte factor accumulates in the medium; production
+    # equals the tissue level times its tissue clearance rate (Nagai 2007).
+    if culture:
+        out = toxic_factor_output(sig[SG_B_AST], ast, p) * p[P_AST_PRESENT] * p[P_CULT_DENSITY]
+        dy[TF_MEDIUM] = (out * LN2 * 24.0 / p[P_TF_TISSUE_T]
+                         - LN2 / p[P_MEDIUM_T] * y[TF_MEDIUM])
+    else:
+        dy[TF_MEDIUM] = 0.0
 
 
 def initial_state() -> np.ndarray:
     """State at birth: no misfolded SOD1, surveillant microglia, all MNs and endplates intact."""
     y = np.zeros(N_STATES)
     y[M0] = 1.0
-    y[[A_FF, A_FR, A_S, N_FF, N_FR, N_S, MUSCLE, UMN]] = 1.0
+    y[[A_FF, A_FR, A_S, N_FF, N_FR, N_S, MUSCLE, UMN, A_IN]] = 1.0
+    return y
+
+
+def culture_initial_state(microglia: bool, medium_factor: float = 0.0) -> np.ndarray:
+    """A freshly plated well: MNs and interneurons without muscle targets (N = 0),
+    surveillant microglia if plated, and the toxic factor the medium brings."""
+    y = initial_state()
+    y[[N_FF, N_FR, N_S, MUSCLE]] = 0.0
+    y[M0] = 1.0 if microglia else 0.0
+    y[TF_MEDIUM] = medium_factor
     return y
 
 
@@ -419,7 +504,7 @@ OBS_NAMES = (
     "ros_fold", "toxic_factor", "mn_stress", "apoptotic_fraction",
     "misfolded_sod1_mn", "misfolded_sod1_astrocyte", "misfolded_sod1_microglia",
     "microglia_surveillant", "microglia_proinflammatory", "microglia_protective",
-    "astrocyte_reactive_fraction", "muscle_mass",
+    "astrocyte_reactive_fraction", "muscle_mass", "interneurons_surviving", "toxic_factor_medium",
 )
 N_OBS = len(OBS_NAMES)
 
@@ -489,6 +574,8 @@ def observe(t, y, p, sig, obs):
     obs[24] = y[M2]
     obs[25] = y[AST]
     obs[26] = y[MUSCLE]
+    obs[27] = y[A_IN]
+    obs[28] = y[TF_MEDIUM]
 
 
 def _dependencies() -> list:

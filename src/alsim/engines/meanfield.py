@@ -239,17 +239,18 @@ class CohortSolution:
 
 
 def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = None,
-                 y0: np.ndarray | None = None, rtol: float = 1e-6, atol: float = 1e-9,
+                 y0: np.ndarray | None = None, t0: float = 0.0, rtol: float = 1e-6, atol: float = 1e-9,
                  max_steps: int = 200_000, stop_at_end_stage: bool = True,
                  observables: bool = True) -> CohortSolution:
-    """Integrate every row of ``P`` (one animal each) from birth over ``t_save``.
+    """Integrate every row of ``P`` (one animal or culture well each) from ``t0`` over ``t_save``.
 
     Parameters
     ----------
     P : (animals, parameters) float64 parameter matrix (``biology.parameters`` order).
     t_save : increasing ages [day] at which to record the state.
     t_end : last age [day]; defaults to ``t_save[-1]``.
-    y0 : (animals, states) initial states; defaults to ``mechanisms.initial_state()``.
+    y0 : (animals, states) initial states at ``t0``; defaults to ``mechanisms.initial_state()``.
+    t0 : starting age [day] (default birth).
     rtol, atol : local error tolerances of the step-size controller.
     stop_at_end_stage : stop each animal at loss of righting reflex (humane end point).
     """
@@ -264,7 +265,7 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     end_age = np.empty(n)
     status = np.empty(n, dtype=np.int64)
     nsteps = np.empty(n, dtype=np.int64)
-    _integrate_cohort(y0, P, 0.0, t_end, t_save, float(rtol), float(atol), int(max_steps),
+    _integrate_cohort(y0, P, float(t0), t_end, t_save, float(rtol), float(atol), int(max_steps),
                       bool(stop_at_end_stage), Ysave, end_age, status, nsteps)
     if observables:
         Obs = np.empty((n, t_save.shape[0], mech.N_OBS))

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..biology.genotypes import BACKGROUNDS, GENOTYPES
+from ..biology.genotypes import CRE_DRIVERS, GENOTYPES, KNOCKOUTS, Modifications
 from ..biology.parameters import IDX
 
 READOUTS = ("survival", "onset", "weight", "motor", "mn_counts", "innervation", "gliosis", "cytokines")
@@ -39,22 +39,116 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _known_genotype(v: str) -> str:
+    if v not in GENOTYPES:
+        raise ValueError(f"unknown genotype {v!r} (known: {', '.join(GENOTYPES)})")
+    return v
+
+
+Knockout = Literal[tuple(KNOCKOUTS)]  # type: ignore[valid-type]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Cre(_Strict):
+    """A Cre driver lowering the floxed mutant SOD1 in one cell type."""
+
+    driver: Literal[tuple(CRE_DRIVERS)]  # type: ignore[valid-type]
+    efficiency: Fraction | None = None  # default: the driver's sourced efficiency
+
+    @property
+    def value(self) -> float:
+        """The excision efficiency used."""
+        return CRE_DRIVERS[self.driver].default_efficiency if self.efficiency is None else self.efficiency
+
+
+class Chimera(_Strict):
+    """A fraction of one cell type carrying another genotype's transgene (Clement et al. 2003)."""
+
+    cell_type: Literal["motor_neurons", "astrocytes", "microglia"]
+    fraction: Fraction
+    donor: str
+
+    _donor = field_validator("donor")(classmethod(lambda cls, v: _known_genotype(v)))
+
+
+class Ablation(_Strict):
+    """Partial ablation of proliferating microglia from an age (CD11b-TK + ganciclovir; Gowing 2008)."""
+
+    fraction: Fraction
+    start_day: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class Feeder(_Strict):
+    """Glia feeding a culture well: co-cultured, or the donor of conditioned medium."""
+
+    cell_type: Literal["astrocytes", "microglia"]
+    genotype: str
+    knockouts: list[Knockout] = Field(default_factory=list)
+    conditioning_days: Annotated[float, Field(gt=0.0, le=60.0)] = 7.0
+    refresh_days: Annotated[float, Field(gt=0.0, le=60.0)] | None = 3.0
+
+    _genotype = field_validator("genotype")(classmethod(lambda cls, v: _known_genotype(v)))
+
+
 class Group(_Strict):
-    """One arm of the experiment: animals of one genotype and background."""
+    """One arm of the experiment: animals (or culture wells) of one genotype and background.
+
+    In a culture context (``coculture`` or ``conditioned_medium``) the genotype,
+    knockouts and Cre are those of the plated motor neurons and interneurons, and
+    ``feeder`` names the glia; ``n`` counts wells.
+    """
 
     name: str = Field(min_length=1)
     genotype: str
     background: Literal["B6SJL", "C57BL/6"] = "B6SJL"
     n: Annotated[int, Field(gt=0, le=1_000_000)]
-    female_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    female_fraction: Fraction = 0.5
+    context: Literal["animal", "coculture", "conditioned_medium"] = "animal"
+    cre: list[Cre] = Field(default_factory=list)
+    knockouts: list[Knockout] = Field(default_factory=list)
+    myeloid_donor: str | None = None
+    chimera: Chimera | None = None
+    microglia_ablation: Ablation | None = None
+    feeder: Feeder | None = None
     overrides: dict[str, float] = Field(default_factory=dict)
 
-    @field_validator("genotype")
+    _genotype = field_validator("genotype")(classmethod(lambda cls, v: _known_genotype(v)))
+
+    @field_validator("myeloid_donor")
     @classmethod
-    def _known_genotype(cls, v: str) -> str:
-        if v not in GENOTYPES:
-            raise ValueError(f"unknown genotype {v!r} (known: {', '.join(GENOTYPES)})")
-        return v
+    def _known_donor(cls, v: str | None) -> str | None:
+        return None if v is None else _known_genotype(v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Group":
+        if self.cre and not GENOTYPES[self.genotype].floxed:
+            raise ValueError(f"cre: {self.cre[0].driver} needs a floxed transgene; "
+                             f"genotype {self.genotype!r} is not floxed (use LoxSOD1-G37R)")
+        if self.context == "animal" and self.feeder is not None:
+            raise ValueError("feeder: only culture contexts (coculture, conditioned_medium) take a feeder")
+        if self.context != "animal":
+            if self.feeder is None:
+                raise ValueError(f"feeder: context {self.context!r} needs a feeder (cell_type, genotype)")
+            for key in ("myeloid_donor", "chimera", "microglia_ablation"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key}: only meaningful in context 'animal'")
+        return self
+
+    @property
+    def modifications(self) -> Modifications:
+        """The group's genetic manipulations as the biology layer composes them."""
+        ch = self.chimera
+        return Modifications(
+            cre=tuple((c.driver, c.value) for c in self.cre),
+            knockouts=tuple(self.knockouts),
+            myeloid_donor=self.myeloid_donor,
+            chimera=None if ch is None else (ch.cell_type, ch.fraction, ch.donor),
+        )
+
+    @property
+    def in_culture(self) -> bool:
+        """True for culture wells."""
+        return self.context != "animal"
 
     @field_validator("overrides")
     @classmethod
@@ -100,7 +194,19 @@ class Protocol(_Strict):
             raise ValueError(f"control {self.control!r} is not a group (groups: {', '.join(names)})")
         if self.save_every_days > self.duration_days:
             raise ValueError(f"save_every_days {self.save_every_days} exceeds duration_days {self.duration_days}")
+        kinds = {g.in_culture for g in self.groups}
+        if len(kinds) > 1:
+            raise ValueError("groups: a protocol is either animals or culture wells, not both")
+        for g in self.groups:
+            if g.microglia_ablation is not None and g.microglia_ablation.start_day >= self.duration_days:
+                raise ValueError(f"microglia_ablation.start_day {g.microglia_ablation.start_day} is after the "
+                                 f"end of the protocol (duration_days {self.duration_days})")
         return self
+
+    @property
+    def in_culture(self) -> bool:
+        """True when the groups are culture wells."""
+        return self.groups[0].in_culture
 
     @property
     def n_animals(self) -> int:

@@ -20,7 +20,7 @@ from ..biology import genotypes as gt
 from ..biology import mechanisms as mech
 from ..biology import parameters as prm
 from ..engines.meanfield import STATUS_TEXT, solve_cohort
-from .protocol import Protocol
+from .protocol import Group, Protocol
 
 CHUNK = 2048  # animals per engine call (progress granularity; results do not depend on it)
 
@@ -67,21 +67,40 @@ def _save_grid(protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return grid, np.searchsorted(grid, t_save), np.searchsorted(grid, days)
 
 
+def group_overrides(protocol: Protocol, group: Group) -> dict[str, float]:
+    """Parameter overrides of a group: protocol-wide, then the group's, then its interventions."""
+    out = {**protocol.overrides, **group.overrides}
+    if group.microglia_ablation is not None:
+        out["microglia_ablation_fraction"] = group.microglia_ablation.fraction
+        out["microglia_ablation_start"] = group.microglia_ablation.start_day
+    return out
+
+
+def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
+    """One independent generator per animal or well, spawned from the protocol seed by index."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
+
+
 def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) -> Result:
-    """Simulate every animal of ``protocol`` and compute the labs' readouts."""
+    """Simulate every animal (or culture well) of ``protocol`` and compute the labs' readouts."""
+    if protocol.in_culture:
+        from .culture import run_culture
+
+        return run_culture(protocol, progress)
     start = time.perf_counter()
     design = _design(protocol)
     n = len(design)
     base = prm.default_vector()
     group_of = {g.name: g for g in protocol.groups}
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
+    streams = streams_for(protocol, n)
 
     def overrides(group: str) -> dict[str, float]:
-        return {**protocol.overrides, **group_of[group].overrides}
+        return group_overrides(protocol, group_of[group])
 
     P = np.empty((n, prm.N_PARAMS))
     for i, row in enumerate(design.itertuples(index=False)):
-        P[i] = gt.animal_vector(base, row.genotype, row.background, row.sex, streams[i], overrides(row.group))
+        P[i] = gt.animal_vector(base, row.genotype, row.background, row.sex, streams[i], overrides(row.group),
+                                group_of[row.group].modifications)
     # Matched wild-type reference (typical animal, same background, sex and overrides) for each
     # group and sex: the denominators of MN loss, gliosis and cytokine fold changes.
     ref_keys = sorted({(r.group, r.sex) for r in design.itertuples(index=False)})

@@ -1,0 +1,130 @@
+"""Culture experiments: motor neurons and interneurons plated with glia or fed their medium.
+
+A well uses the animal model's state vector and right-hand side in culture
+context (``context_culture = 1``): no muscle targets, glia present by flag at
+culture density, nothing recruited from outside, and the astrocyte factor
+accumulating in the medium. Conditioned medium is made by simulating the
+donor glia alone for ``conditioning_days`` and transferring the medium; the
+recipient is fed freshly conditioned medium every ``refresh_days``
+(Nagai et al. 2007 Nat Neurosci 10:615; Di Giorgio et al. 2007 Nat Neurosci
+10:608). Every readout is relative to the matched control culture: the same
+neurons with non-transgenic glia (or their medium).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..biology import genotypes as gt
+from ..biology import mechanisms as mech
+from ..biology import parameters as prm
+from ..engines.meanfield import STATUS_TEXT, solve_cohort
+from .protocol import Feeder, Group, Protocol
+
+_SERIES = ("alpha_mn_surviving", "interneurons_surviving", "apoptotic_fraction", "toxic_factor_medium",
+           "tnf_pgml", "ros_fold")
+
+
+def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genotype: str,
+                rng: np.random.Generator | None) -> np.ndarray:
+    """Parameters of one well: the neurons' genotype, the feeder glia's transgene and knockouts."""
+    from .runner import group_overrides
+
+    feeder = group.feeder
+    v = gt.animal_vector(base, group.genotype, group.background, "male", rng,
+                         group_overrides(protocol, group), group.modifications)
+    glia_key = "mut_expr_ast" if feeder.cell_type == "astrocytes" else "mut_expr_mg"
+    v[prm.IDX[glia_key]] = gt.GENOTYPES[feeder_genotype].edits[glia_key]
+    for gene in feeder.knockouts:
+        v[prm.IDX[gt.KNOCKOUTS[gene][0]]] = 0.0
+    v[prm.IDX["context_culture"]] = 1.0
+    v[prm.IDX["astrocytes_present"]] = 1.0 if feeder.cell_type == "astrocytes" else 0.0
+    v[prm.IDX["microglia_present"]] = 1.0 if feeder.cell_type == "microglia" else 0.0
+    z = rng.standard_normal() if rng is not None else 0.0
+    v[prm.IDX["culture_glia_density"]] *= gt.lognormal_factor(z, v[prm.IDX["culture_well_cv"]])
+    return v
+
+
+def conditioned_factor(P_donor: np.ndarray, feeder: Feeder) -> np.ndarray:
+    """Toxic factor in medium conditioned by each donor well's glia alone for ``conditioning_days``."""
+    y0 = np.array([mech.culture_initial_state(feeder.cell_type == "microglia")] * len(P_donor))
+    t = np.array([0.0, feeder.conditioning_days])
+    sol = solve_cohort(P_donor, t, y0=y0, stop_at_end_stage=False, observables=False)
+    return sol.states[:, -1, mech.TF_MEDIUM]
+
+
+def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray) -> np.ndarray:
+    """Observables (wells, times, observables) of wells of ``group`` on grid ``t``."""
+    feeder = group.feeder
+    n = len(P)
+    if group.context == "coculture":
+        y0 = np.array([mech.culture_initial_state(feeder.cell_type == "microglia")] * n)
+        return solve_cohort(P, t, y0=y0, stop_at_end_stage=False).observables
+    # conditioned medium: the recipient holds no glia; the donor's medium arrives at plating
+    # and is replaced with freshly conditioned medium every refresh_days
+    medium = conditioned_factor(P, feeder)
+    recipient = P.copy()
+    recipient[:, prm.IDX["astrocytes_present"]] = 0.0
+    recipient[:, prm.IDX["microglia_present"]] = 0.0
+    y = np.array([mech.culture_initial_state(False, m) for m in medium])
+    step = feeder.refresh_days or t[-1]
+    obs = np.full((n, t.size, mech.N_OBS), np.nan)
+    t0 = 0.0
+    while t0 < t[-1]:
+        t1 = min(t0 + step, t[-1])
+        inside = (t >= t0) & (t <= t1)
+        grid = np.union1d(t[inside], [t0, t1])
+        sol = solve_cohort(recipient, grid, y0=y, t0=t0, stop_at_end_stage=False)
+        obs[:, inside] = sol.observables[:, np.isin(grid, t[inside])]
+        y = sol.states[:, -1].copy()
+        y[:, mech.TF_MEDIUM] = medium  # medium change
+        t0 = t1
+    return obs
+
+
+def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None = None):
+    """Simulate every well of a culture protocol; readouts relative to matched control cultures."""
+    from .runner import Result, streams_for
+
+    start = time.perf_counter()
+    base = prm.default_vector()
+    t = np.arange(0.0, protocol.duration_days + 1e-9, protocol.save_every_days)
+    if t[-1] < protocol.duration_days:
+        t = np.append(t, protocol.duration_days)
+    streams = streams_for(protocol, protocol.n_animals)
+    col = {k: mech.OBS_NAMES.index(k) for k in _SERIES}
+    rows, series, params = [], [], []
+    first = 0
+    for g in protocol.groups:
+        P = np.array([well_vector(base, protocol, g, g.feeder.genotype, streams[first + i]) for i in range(g.n)])
+        ref = simulate_wells(well_vector(base, protocol, g, "WT", None)[None, :], g, t)[0]
+        obs = simulate_wells(P, g, t)
+        mn = obs[:, :, col["alpha_mn_surviving"]] / ref[None, :, col["alpha_mn_surviving"]]
+        inn = obs[:, :, col["interneurons_surviving"]] / ref[None, :, col["interneurons_surviving"]]
+        for i in range(g.n):
+            rows.append({
+                "animal": first + i, "group": g.name, "context": g.context, "genotype": g.genotype,
+                "knockouts": ",".join(g.knockouts), "feeder": f"{g.feeder.genotype} {g.feeder.cell_type}",
+                "status": STATUS_TEXT[0],
+                "mn_survival_vs_control": mn[i, -1], "interneuron_survival_vs_control": inn[i, -1],
+                "mn_loss_vs_control": 1.0 - mn[i, -1], "interneuron_loss_vs_control": 1.0 - inn[i, -1],
+                "apoptotic_fraction": obs[i, -1, col["apoptotic_fraction"]],
+            })
+            frame = pd.DataFrame({k: obs[i, :, j] for k, j in col.items()})
+            frame.insert(0, "age_d", t)
+            frame.insert(0, "group", g.name)
+            frame.insert(0, "animal", first + i)
+            frame["mn_survival_vs_control"] = mn[i]
+            frame["interneuron_survival_vs_control"] = inn[i]
+            series.append(frame)
+        params.append(P)
+        first += g.n
+        if progress is not None:
+            progress(first, protocol.n_animals)
+    weighings = pd.DataFrame(columns=["animal", "group", "age_d", "weight_g"])
+    return Result(protocol, pd.DataFrame(rows), pd.concat(series, ignore_index=True), weighings,
+                  np.concatenate(params), time.perf_counter() - start)
