@@ -22,8 +22,8 @@ class Genotype:
     """A mouse line: its parameter edits and the paper that describes it.
 
     ``floxed`` lines carry a transgene that Cre can excise; ``rate_factor``
-    names the parameter that scales this line's misfolding rates (expression
-    level and mutation differ between lines).
+    names the parameter that scales this line's nucleation of misfolded SOD1
+    (a more stable, dismutase-active mutant such as G37R seeds later).
     """
 
     name: str
@@ -142,8 +142,9 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     adult weight (CV ``adult_weight_cv``). Draw order from ``rng`` is fixed;
     ``rng=None`` gives the typical animal (no random effects). The line's
     edits come first, then ``modifications`` (Cre, knockouts, marrow, chimera),
-    then ``overrides`` (parameter name -> value), then the line, background,
-    sex and individual factors on the misfolding rates.
+    then ``overrides`` (parameter name -> value), then the line's factor on
+    nucleation and the background, sex and individual factors on both
+    misfolding rates.
     """
     if genotype not in GENOTYPES:
         raise KeyError(genotype)
@@ -161,7 +162,8 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     bg = _BACKGROUND_KEY[background]
     factor = v[IDX["b6_misfold_factor"]] if bg == "b6" else 1.0
     if line.rate_factor is not None:
-        factor *= v[IDX[line.rate_factor]]
+        # a more stable mutant nucleates later; templated growth is the same (Workman 2020)
+        v[IDX["misfold_nucleation"]] *= v[IDX[line.rate_factor]]
     if sex == "female":
         factor *= v[IDX[f"female_misfold_factor_{bg}"]]
     z_misfold, z_weight = rng.standard_normal(2) if rng is not None else (0.0, 0.0)

@@ -114,6 +114,7 @@ P_CULTURE, P_AST_PRESENT, P_MG_PRESENT = _P["context_culture"], _P["astrocytes_p
 P_CULT_DENSITY, P_TF_TISSUE_T, P_MEDIUM_T = (_P["culture_glia_density"], _P["toxic_factor_tissue_half_life"],
                                              _P["medium_half_life"])
 P_ABL_FRAC, P_ABL_START = _P["microglia_ablation_fraction"], _P["microglia_ablation_start"]
+P_BAX_DEP = _P["apoptosis_bax_dependence"]
 
 
 # ------------------------------------------------------------ building blocks
@@ -322,7 +323,8 @@ def fast_signals(y, p, sig):
     wd_fr = p[P_WD_MAX] * hill(stress, thr * p[P_RATIO_FR], n)
     wd_s = p[P_WD_MAX] * hill(stress, thr * p[P_RATIO_S], n)
     athr = p[P_AP_THR]
-    bax = p[P_BAX] * p[P_AP_MAX]
+    # C6: the apoptotic hazard runs through Bax (Gould 2006); the Bax-dependent share is a parameter
+    bax = (1.0 - p[P_BAX_DEP] + p[P_BAX_DEP] * p[P_BAX]) * p[P_AP_MAX]
     ap_ff = bax * hill(stress, athr, n)
     ap_fr = bax * hill(stress, athr * p[P_RATIO_FR], n)
     ap_s = bax * hill(stress, athr * p[P_RATIO_S], n)
@@ -394,10 +396,15 @@ def rhs(t, y, p, dy, sig):
     il1_ex = fold_excess(sig[SG_IL1B], il1_wt)
     b_mg = sig[SG_B_MG]
     culture = p[P_CULTURE] > 0.5
-    activating = damp + p[P_ESOD_W] * y[ESOD] + p[P_MGMUT_W] * b_mg
+    # Two hits: damage from injured MNs activates microglia, and mutant SOD1 primes
+    # them to respond more and to switch from protective to toxic (Liao et al. 2012:
+    # M2-like at onset, M1 at end stage; Boillee et al. 2006: microglial mutant SOD1
+    # sets the pace after onset).
+    primed = damp * (1.0 + p[P_MGMUT_W] * b_mg)
+    activating = primed + p[P_ESOD_W] * y[ESOD]
     drive1 = p[P_M1_ACT] * activating * sig[SG_SUPP]
     drive2 = p[P_M2_ACT] * (damp + fold_excess(sig[SG_IL4], il4_wt))
-    conv = p[P_M2_TO_M1] * (b_mg + tnf_ex)
+    conv = p[P_M2_TO_M1] * (b_mg * damp + tnf_ex)
     microglia_transitions(m0, m1, m2, drive1, drive2, conv, p[P_MG_RES], dy[M0:M2 + 1])
     room = 1.0 - m_tot / p[P_MG_CAP]
     if room < 0.0:
@@ -462,7 +469,8 @@ def rhs(t, y, p, dy, sig):
     # C1: corticospinal neurons, same cell-autonomous load plus CNS-wide
     # inflammation, Bax-dependent (Zang & Cheema 2002; Ozdinler 2011).
     s_umn = p[P_W_CELL] * sig[SG_B_MN] + p[P_UMN_INFL] * (ast + m1)
-    dy[UMN] = 0.0 if culture else -p[P_UMN_MAX] * p[P_BAX] * hill(s_umn, p[P_UMN_THR], p[P_HILL]) * y[UMN]
+    bax = 1.0 - p[P_BAX_DEP] + p[P_BAX_DEP] * p[P_BAX]
+    dy[UMN] = 0.0 if culture else -p[P_UMN_MAX] * bax * hill(s_umn, p[P_UMN_THR], p[P_HILL]) * y[UMN]
 
     # Interneurons: the control population, spared by the MN-selective factor (C1, C4).
     dy[A_IN] = -sig[SG_AP_IN] * y[A_IN]
