@@ -51,6 +51,9 @@ def run_cmd(
     """Simulate a protocol and write its run folder: tables, manifest, figures, summary."""
     from .experiments.runner import run
     from .io.store import staging, write_tables
+    from .analysis.claims import claim_rows
+    from .analysis.compare import compare_to_control
+    from .analysis.timing import timing_table
     from .analysis.summary import summary_markdown
     from .report.plots import write_figures
 
@@ -69,11 +72,16 @@ def run_cmd(
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("simulating", total=proto.n_animals)
         result = run(proto, progress=lambda done, total: bar.update(task, completed=done))
+    rows = claim_rows(proto, result.animals) if proto.claim is not None else None
     with staging(out_dir) as tmp:
         write_tables(result, tmp)
+        if proto.control is not None:
+            compare_to_control(result.animals, proto.control).to_csv(tmp / "comparisons.csv", index=False)
+            if proto.sweep is not None:
+                timing_table(proto, result.animals).to_csv(tmp / "timing.csv", index=False)
         (tmp / "figures").mkdir()
         figures = write_figures(result, tmp / "figures")
-        (tmp / "summary.md").write_text(summary_markdown(proto, result.animals))
+        (tmp / "summary.md").write_text(summary_markdown(proto, result.animals, rows))
     console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True)
     console.print(f"wrote {out_dir}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation")
 
@@ -100,10 +108,12 @@ def show_cmd(name: Annotated[str, typer.Argument(help="built-in protocol name")]
 
 @app.command("validate")
 def validate_cmd(
-    n: Annotated[int, typer.Option(help="animals per transgenic group")] = 400,
+    n: Annotated[int, typer.Option(help="animals per transgenic group in T1/T2")] = 400,
     set_: Annotated[list[str], typer.Option("--set", help="parameter override NAME=VALUE (repeatable)")] = [],
+    only: Annotated[list[str], typer.Option("--only", help="restrict to these studies (repeatable)")] = [],
 ) -> None:
-    """Run the calibration studies and print target, simulated, tolerance and pass/fail per row."""
+    """Run the calibration studies (T1-T4) and the claims table (C1-C6 and genetics), and print
+    target, simulated, tolerance and pass/fail per row; exit 1 if any row fails."""
     from .experiments.validation import validate
 
     if n <= 0:
@@ -114,19 +124,40 @@ def validate_cmd(
                             "groups": [{"name": "g", "genotype": "WT", "n": 1}]}, "--set")
     except ProtocolError as e:
         _fail(str(e).replace("--set: overrides: ", "--set: "))
-    with console.status("simulating calibration studies"):
-        rows = validate(n_transgenic=n, overrides=overrides)
+    from .experiments.validation import CALIBRATION_STUDIES, claim_protocols
+
+    known = [*CALIBRATION_STUDIES, *claim_protocols()]
+    for name in only:
+        if name not in known:
+            _fail(f"--only: unknown study {name!r} (known: {', '.join(known)})")
+    with console.status("simulating calibration studies and claims") as status:
+        rows = validate(n_transgenic=n, overrides=overrides, only=only or None,
+                        progress=lambda name: status.update(f"simulating {name}"))
+    wide = Console(width=max(console.width, 150), highlight=False)
     table = Table("row", "quantity", "target", "simulated", "tolerance", "result", "source")
     for r in rows:
         sim = f"{r.simulated:.3g}" if abs(r.simulated) < 1e4 else f"{r.simulated:.3e}"
         tol = f"[{r.low:.3g}, {r.high:.3g}]"
         table.add_row(r.id, r.quantity, r.target, sim, tol,
                       "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", r.source)
-    console.print(table)
+    wide.print(table)
     failed = [r.id for r in rows if not r.passed]
     console.print(f"{len(rows) - len(failed)} passed, {len(failed)} failed", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("drugs")
+def drugs_cmd() -> None:
+    """List the drug library: PK, CNS penetration and targets (plus `generic` for any model rate)."""
+    from .biology.drugs import DRUGS
+
+    table = Table("drug", "t1/2 (h)", "ka (1/h)", "V (L/kg)", "brain:plasma", "targets (IC50 uM, Imax)")
+    for d in DRUGS.values():
+        targets = "; ".join(f"{t.parameter} ({t.ic50:g}, {t.imax:g})" for t in d.targets)
+        table.add_row(d.name, f"{d.half_life:g}", f"{d.ka:g}", f"{d.volume:g}", f"{d.brain_plasma:g}", targets)
+    table.add_row("generic", "half_life_h", "1", "1", "brain_plasma", "target (ic50, imax) from the protocol")
+    console.print(table)
 
 
 @app.command("params")

@@ -17,14 +17,21 @@ SUMMARY_READOUTS = (
     ("alpha_mn_loss_100d", "alpha-MN loss at 100 d"),
     ("alpha_mn_loss_end_stage", "alpha-MN loss at end stage"),
     ("corticospinal_loss_110d", "corticospinal loss at 110 d"),
+    ("mn_survival_vs_control", "MN survival vs matched control"),
+    ("interneuron_survival_vs_control", "interneuron survival vs matched control"),
+    ("apoptotic_fraction", "MNs in apoptosis, last day"),
 )
+
+
+def _present(animals: pd.DataFrame) -> list[tuple[str, str]]:
+    return [(c, label) for c, label in SUMMARY_READOUTS if c in animals]
 
 
 def group_summary(animals: pd.DataFrame) -> pd.DataFrame:
     """Mean, SD and n of each readout per group (animals lacking a readout are left out of it)."""
     rows = []
     for group, df in animals.groupby("group", sort=False):
-        for col, label in SUMMARY_READOUTS:
+        for col, label in _present(animals):
             v = df[col].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             rows.append({"group": group, "readout": label, "n": v.size,
@@ -34,27 +41,35 @@ def group_summary(animals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary_markdown(protocol, animals: pd.DataFrame) -> str:
-    """A short Markdown report: the protocol, then mean +/- SD (n) of each readout per group."""
+def summary_markdown(protocol, animals: pd.DataFrame, claim_rows=None) -> str:
+    """A short Markdown report: the protocol, mean +/- SD (n) of each readout per group, and
+    the claim's criteria with their verdicts when the protocol carries a claim."""
     s = group_summary(animals)
     groups = list(dict.fromkeys(animals["group"]))
     lines = [f"# {protocol.name}", "", protocol.description.strip(), ""]
     if protocol.citation:
         lines += [f"Sources: {protocol.citation.strip()}", ""]
     lines += ["| readout | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
-    for _, label in SUMMARY_READOUTS:
+    for _, label in _present(animals):
         cells = []
         for g in groups:
             r = s[(s.group == g) & (s.readout == label)].iloc[0]
             if r.n == 0:
                 cells.append("-")
-            elif "loss" in label:
+            elif "loss" in label or "vs matched" in label or "apoptosis" in label:
                 cells.append(f"{100 * r['mean']:.0f} +/- {100 * (r.sd if r.n > 1 else 0):.0f} % ({r.n})")
             else:
                 cells.append(f"{r['mean']:.1f} +/- {(r.sd if r.n > 1 else 0):.1f} ({r.n})")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     failed = animals["status"].str.startswith("failed")
-    lines += ["", f"Animals: {len(animals)}; failed integrations: {int(failed.sum())}."]
+    unit = "Wells" if protocol.in_culture else "Animals"
+    lines += ["", f"{unit}: {len(animals)}; failed integrations: {int(failed.sum())}."]
     if failed.any():
         lines.append("Failed animals: " + ", ".join(str(a) for a in animals.loc[failed, "animal"]))
+    if claim_rows:
+        c = protocol.claim
+        lines += ["", f"## Claim {c.id}: {c.statement}", "", f"Source: {c.citation}", "",
+                  "| criterion | required | simulated | verdict |", "|---|---|---|---|"]
+        for r in claim_rows:
+            lines.append(f"| {r.quantity} | {r.target} | {r.simulated:.3g} | {'pass' if r.passed else 'FAIL'} |")
     return "\n".join(lines) + "\n"

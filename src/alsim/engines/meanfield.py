@@ -56,14 +56,40 @@ def _hermite(y0, f0, y1, f1, h, theta, out):
         out[i] = h00 * y0[i] + h10 * h * f0[i] + h01 * y1[i] + h11 * h * f1[i]
 
 
+@njit(cache=True, inline="always")
+def _modulate(p, pw, t, mod_idx, mod_table):
+    """Scale the targeted parameters by one minus the drug's daily mean inhibition at age t
+    (linear between day centres); no-op without a drug."""
+    k = mod_idx.shape[0]
+    if k == 0:
+        return
+    last = mod_table.shape[0] - 1
+    x = t - 0.5
+    if x < 0.0:
+        x = 0.0
+    i = int(x)
+    if i >= last:
+        i = last - 1 if last > 0 else 0
+        f = 1.0 if last > 0 else 0.0
+    else:
+        f = x - i
+    for j in range(k):
+        e = (1.0 - f) * mod_table[i, j] + f * mod_table[min(i + 1, last), j]
+        pw[mod_idx[j]] = p[mod_idx[j]] * (1.0 - e)
+
+
 @njit(cache=True)
-def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_end_stage, y_save):
+def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_end_stage, y_save,
+                  mod_idx, mod_table):
     """Integrate one animal from t0 to t_end; fill ``y_save`` rows at ``t_save``.
 
+    ``mod_idx``/``mod_table`` (targets; days x targets) give the daily mean
+    fractional inhibition of parameters by a drug (empty for none).
     Returns (end_stage_age, status, n_steps). end_stage_age is NaN when the
     animal did not reach the righting-reflex threshold.
     """
     n = y_init.shape[0]
+    pw = p.copy()
     sig = np.empty(mech.N_SIGNALS)
     y = y_init.copy()
     y_new = np.empty(n)
@@ -91,7 +117,8 @@ def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_e
 
     t = t0
     h = 0.5
-    mech.rhs(t, y, p, k1, sig)
+    _modulate(p, pw, t, mod_idx, mod_table)
+    mech.rhs(t, y, pw, k1, sig)
     steps = 0
     g_old = mech.innervated_total(y, p) - thr
     end_age = np.nan
@@ -104,22 +131,27 @@ def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_e
             h = t_end - t
         for i in range(n):
             ytmp[i] = y[i] + h * _A21 * k1[i]
-        mech.rhs(t + _C2 * h, ytmp, p, k2, sig)
+        _modulate(p, pw, t + _C2 * h, mod_idx, mod_table)
+        mech.rhs(t + _C2 * h, ytmp, pw, k2, sig)
         for i in range(n):
             ytmp[i] = y[i] + h * (_A31 * k1[i] + _A32 * k2[i])
-        mech.rhs(t + _C3 * h, ytmp, p, k3, sig)
+        _modulate(p, pw, t + _C3 * h, mod_idx, mod_table)
+        mech.rhs(t + _C3 * h, ytmp, pw, k3, sig)
         for i in range(n):
             ytmp[i] = y[i] + h * (_A41 * k1[i] + _A42 * k2[i] + _A43 * k3[i])
-        mech.rhs(t + _C4 * h, ytmp, p, k4, sig)
+        _modulate(p, pw, t + _C4 * h, mod_idx, mod_table)
+        mech.rhs(t + _C4 * h, ytmp, pw, k4, sig)
         for i in range(n):
             ytmp[i] = y[i] + h * (_A51 * k1[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
-        mech.rhs(t + _C5 * h, ytmp, p, k5, sig)
+        _modulate(p, pw, t + _C5 * h, mod_idx, mod_table)
+        mech.rhs(t + _C5 * h, ytmp, pw, k5, sig)
         for i in range(n):
             ytmp[i] = y[i] + h * (_A61 * k1[i] + _A62 * k2[i] + _A63 * k3[i] + _A64 * k4[i] + _A65 * k5[i])
-        mech.rhs(t + h, ytmp, p, k6, sig)
+        _modulate(p, pw, t + h, mod_idx, mod_table)
+        mech.rhs(t + h, ytmp, pw, k6, sig)
         for i in range(n):
             y_new[i] = y[i] + h * (_B1 * k1[i] + _B3 * k3[i] + _B4 * k4[i] + _B5 * k5[i] + _B6 * k6[i])
-        mech.rhs(t + h, y_new, p, k7, sig)
+        mech.rhs(t + h, y_new, pw, k7, sig)
         err = 0.0
         finite = True
         for i in range(n):
@@ -196,25 +228,27 @@ def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_e
 
 @njit(cache=True, parallel=True)
 def _integrate_cohort(Y0, P, t0, t_end, t_save, rtol, atol, max_steps, stop_at_end_stage,
-                      Ysave, end_age, status, nsteps):
+                      Ysave, end_age, status, nsteps, mod_idx, mod_tables, mod_group):
     for a in prange(Y0.shape[0]):
         e, s, k = integrate_one(Y0[a], P[a], t0, t_end, t_save, rtol, atol, max_steps,
-                                stop_at_end_stage, Ysave[a])
+                                stop_at_end_stage, Ysave[a], mod_idx, mod_tables[mod_group[a]])
         end_age[a] = e
         status[a] = s
         nsteps[a] = k
 
 
 @njit(cache=True, parallel=True)
-def _observe_cohort(t_save, Ysave, P, Obs):
+def _observe_cohort(t_save, Ysave, P, Obs, mod_idx, mod_tables, mod_group):
     for a in prange(Ysave.shape[0]):
         sig = np.empty(mech.N_SIGNALS)
+        pw = P[a].copy()
         for j in range(t_save.shape[0]):
             if np.isnan(Ysave[a, j, 0]):
                 for k in range(Obs.shape[2]):
                     Obs[a, j, k] = np.nan
             else:
-                mech.observe(t_save[j], Ysave[a, j], P[a], sig, Obs[a, j])
+                _modulate(P[a], pw, t_save[j], mod_idx, mod_tables[mod_group[a]])
+                mech.observe(t_save[j], Ysave[a, j], pw, sig, Obs[a, j])
 
 
 @dataclass(frozen=True)
@@ -241,7 +275,7 @@ class CohortSolution:
 def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = None,
                  y0: np.ndarray | None = None, t0: float = 0.0, rtol: float = 1e-6, atol: float = 1e-9,
                  max_steps: int = 200_000, stop_at_end_stage: bool = True,
-                 observables: bool = True) -> CohortSolution:
+                 observables: bool = True, modulation=None) -> CohortSolution:
     """Integrate every row of ``P`` (one animal or culture well each) from ``t0`` over ``t_save``.
 
     Parameters
@@ -253,6 +287,8 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     t0 : starting age [day] (default birth).
     rtol, atol : local error tolerances of the step-size controller.
     stop_at_end_stage : stop each animal at loss of righting reflex (humane end point).
+    modulation : (parameter indices (k,), tables (groups, days, k), group of each animal (n,)):
+        daily mean fractional inhibition of parameters by drugs; None for no drug.
     """
     P = np.ascontiguousarray(P, dtype=np.float64)
     t_save = np.ascontiguousarray(t_save, dtype=np.float64)
@@ -265,11 +301,16 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     end_age = np.empty(n)
     status = np.empty(n, dtype=np.int64)
     nsteps = np.empty(n, dtype=np.int64)
+    if modulation is None:
+        modulation = (np.empty(0, np.int64), np.zeros((1, 1, 0)), np.zeros(n, np.int64))
+    mod_idx, mod_tables, mod_group = modulation
+    mod = (np.ascontiguousarray(mod_idx, dtype=np.int64), np.ascontiguousarray(mod_tables, dtype=np.float64),
+           np.ascontiguousarray(mod_group, dtype=np.int64))
     _integrate_cohort(y0, P, float(t0), t_end, t_save, float(rtol), float(atol), int(max_steps),
-                      bool(stop_at_end_stage), Ysave, end_age, status, nsteps)
+                      bool(stop_at_end_stage), Ysave, end_age, status, nsteps, *mod)
     if observables:
         Obs = np.empty((n, t_save.shape[0], mech.N_OBS))
-        _observe_cohort(t_save, Ysave, P, Obs)
+        _observe_cohort(t_save, Ysave, P, Obs, *mod)
     else:
         Obs = np.empty((n, 0, mech.N_OBS))
     return CohortSolution(t_save, Ysave, Obs, end_age, status, nsteps)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..biology.drugs import DRUGS, Drug, Schedule, generic_drug
 from ..biology.genotypes import CRE_DRIVERS, GENOTYPES, KNOCKOUTS, Modifications
 from ..biology.parameters import IDX
 
@@ -78,6 +79,58 @@ class Ablation(_Strict):
     start_day: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+class Treatment(_Strict):
+    """A drug given on a schedule: boluses (ip, oral gavage) or in the diet (ppm of chow).
+
+    ``drug`` names a compound of the library (``alsim drugs``) or ``generic``, a
+    hypothetical compound that inhibits the model rate ``target`` with an Emax model.
+    """
+
+    drug: str
+    route: Literal["ip", "oral", "diet"] = "ip"
+    dose_mg_per_kg: Annotated[float, Field(ge=0.0)] = 0.0
+    ppm: Annotated[float, Field(ge=0.0)] = 0.0
+    start_day: Annotated[float, Field(ge=0.0)] = 0.0
+    stop_day: Annotated[float, Field(gt=0.0)] | None = None
+    interval_days: Annotated[float, Field(gt=0.0, le=365.0)] = 1.0
+    target: str | None = None
+    ic50: Annotated[float, Field(gt=0.0)] = 1.0
+    imax: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    half_life_h: Annotated[float, Field(gt=0.0)] = 4.0
+    brain_plasma: Annotated[float, Field(gt=0.0)] = 1.0
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "Treatment":
+        if self.drug != "generic" and self.drug not in DRUGS:
+            raise ValueError(f"drug: unknown drug {self.drug!r} (known: generic, {', '.join(DRUGS)})")
+        if self.drug == "generic":
+            if self.target is None:
+                raise ValueError("target: a generic drug needs the model parameter it inhibits")
+            if self.target not in IDX:
+                raise ValueError(f"target: unknown parameter {self.target!r} (see `alsim params`)")
+        elif self.target is not None:
+            raise ValueError(f"target: only a generic drug takes a target ({self.drug} has its own)")
+        if self.route == "diet" and self.ppm <= 0:
+            raise ValueError(f"ppm: drug in diet needs ppm > 0, got {self.ppm}")
+        if self.route != "diet" and self.dose_mg_per_kg <= 0:
+            raise ValueError(f"dose_mg_per_kg: route {self.route!r} needs a dose > 0, got {self.dose_mg_per_kg}")
+        if self.stop_day is not None and self.stop_day <= self.start_day:
+            raise ValueError(f"stop_day {self.stop_day} is not after start_day {self.start_day}")
+        return self
+
+    @property
+    def compound(self) -> Drug:
+        """The drug's PK/PD description."""
+        if self.drug == "generic":
+            return generic_drug(self.target, self.ic50, self.imax, self.half_life_h, self.brain_plasma)
+        return DRUGS[self.drug]
+
+    def schedule(self, end: float) -> Schedule:
+        """The dosing schedule, stopping at ``stop_day`` or at ``end``."""
+        stop = end if self.stop_day is None else min(self.stop_day, end)
+        return Schedule(self.route, self.start_day, stop, self.dose_mg_per_kg, self.interval_days, self.ppm)
+
+
 class Feeder(_Strict):
     """Glia feeding a culture well: co-cultured, or the donor of conditioned medium."""
 
@@ -109,7 +162,10 @@ class Group(_Strict):
     myeloid_donor: str | None = None
     chimera: Chimera | None = None
     microglia_ablation: Ablation | None = None
+    treatments: list[Treatment] = Field(default_factory=list)
     feeder: Feeder | None = None
+    sweep_start_day: float | None = None  # set when a sweep made this group
+    sweep_dose: float | None = None
     overrides: dict[str, float] = Field(default_factory=dict)
 
     _genotype = field_validator("genotype")(classmethod(lambda cls, v: _known_genotype(v)))
@@ -132,6 +188,8 @@ class Group(_Strict):
             for key in ("myeloid_donor", "chimera", "microglia_ablation"):
                 if getattr(self, key) is not None:
                     raise ValueError(f"{key}: only meaningful in context 'animal'")
+            if self.treatments:
+                raise ValueError("treatments: drugs are given to animals (context 'animal')")
         return self
 
     @property
@@ -156,6 +214,55 @@ class Group(_Strict):
         return _check_overrides(v)
 
 
+class Criterion(_Strict):
+    """A pass criterion on a readout: a group's mean, its change vs another group, or a
+    within-group difference of two readouts, which must lie in [low, high].
+
+    measure: ``value`` (mean of ``readout`` in ``group``), ``change`` (mean in ``group`` /
+    mean in ``vs`` - 1), ``difference`` (mean of ``readout`` - mean of ``minus`` in ``group``),
+    ``late_share`` (share of the survival gain of ``group`` over ``vs`` that falls in the late
+    phase; Boillee 2006), ``group_difference`` (mean in ``group`` - mean in ``vs``).
+    """
+
+    label: str
+    readout: str
+    group: str
+    measure: Literal["value", "change", "difference", "late_share", "group_difference"] = "value"
+    vs: str | None = None
+    minus: str | None = None
+    low: float = float("-inf")
+    high: float = float("inf")
+    mechanism: str = ""
+
+    @model_validator(mode="after")
+    def _needs(self) -> "Criterion":
+        if self.measure in ("change", "late_share", "group_difference") and self.vs is None:
+            raise ValueError(f"criterion {self.label!r}: measure {self.measure!r} needs 'vs' (a group)")
+        if self.measure == "difference" and self.minus is None:
+            raise ValueError(f"criterion {self.label!r}: measure 'difference' needs 'minus' (a readout)")
+        if self.low > self.high:
+            raise ValueError(f"criterion {self.label!r}: low {self.low} exceeds high {self.high}")
+        return self
+
+
+class Claim(_Strict):
+    """The claim a built-in protocol tests, its source and its pass criteria."""
+
+    id: str
+    statement: str
+    citation: str
+    criteria: Annotated[list[Criterion], Field(min_length=1)]
+
+
+class Sweep(_Strict):
+    """A timing experiment: the template group's first treatment at every start age and dose
+    (mg/kg, or ppm for diet); each combination becomes its own group."""
+
+    group: str
+    start_days: Annotated[list[Annotated[float, Field(ge=0.0)]], Field(min_length=1)]
+    doses: Annotated[list[Annotated[float, Field(gt=0.0)]], Field(min_length=1)]
+
+
 class Protocol(_Strict):
     """A whole experiment. Same protocol and seed give identical results."""
 
@@ -169,6 +276,8 @@ class Protocol(_Strict):
     control: str | None = None
     readouts: list[str] = Field(default_factory=lambda: list(READOUTS))
     overrides: dict[str, float] = Field(default_factory=dict)
+    claim: Claim | None = None
+    sweep: Sweep | None = None
     groups: Annotated[list[Group], Field(min_length=1)]
 
     @field_validator("readouts")
@@ -197,7 +306,16 @@ class Protocol(_Strict):
         kinds = {g.in_culture for g in self.groups}
         if len(kinds) > 1:
             raise ValueError("groups: a protocol is either animals or culture wells, not both")
+        if self.claim is not None:
+            for c in self.claim.criteria:
+                for ref in (c.group, c.vs):
+                    if ref is not None and ref not in names:
+                        raise ValueError(f"claim criterion {c.label!r}: {ref!r} is not a group")
         for g in self.groups:
+            for k, t in enumerate(g.treatments):
+                if t.start_day >= self.duration_days:
+                    raise ValueError(f"groups.{g.name}.treatments.{k}.start_day: {t.start_day} is after the end "
+                                     f"of the protocol (duration_days {self.duration_days})")
             if g.microglia_ablation is not None and g.microglia_ablation.start_day >= self.duration_days:
                 raise ValueError(f"microglia_ablation.start_day {g.microglia_ablation.start_day} is after the "
                                  f"end of the protocol (duration_days {self.duration_days})")
@@ -228,12 +346,50 @@ def _format(err: ValidationError) -> str:
     return f"{loc}: {msg} (got {shown})"
 
 
+def sweep_name(group: str, start: float, dose: float) -> str:
+    """Name of the group a sweep makes for one start age and dose."""
+    return f"{group} from {start:g} d at {dose:g}"
+
+
+def _expand_sweep(data: dict) -> dict:
+    """Replace the sweep's template group by one group per (start age, dose)."""
+    sweep = data.get("sweep")
+    if sweep is None:
+        return data
+    try:
+        sw = Sweep.model_validate(sweep)
+    except ValidationError as err:
+        raise ProtocolError(f"sweep: {_format(err)}") from None
+    groups = data.get("groups") or []
+    names = [g.get("name") for g in groups if isinstance(g, dict)]
+    if sw.group not in names:
+        raise ProtocolError(f"sweep.group: {sw.group!r} is not a group (groups: {', '.join(map(str, names))})")
+    out = []
+    for g in groups:
+        if g.get("name") != sw.group:
+            out.append(g)
+            continue
+        if not g.get("treatments"):
+            raise ProtocolError(f"sweep.group: {sw.group!r} has no treatment to sweep")
+        for start in sw.start_days:
+            for dose in sw.doses:
+                t0 = dict(g["treatments"][0], start_day=start)
+                t0["ppm" if t0.get("route") == "diet" else "dose_mg_per_kg"] = dose
+                out.append({**g, "name": sweep_name(sw.group, start, dose), "treatments": [t0, *g["treatments"][1:]],
+                            "sweep_start_day": start, "sweep_dose": dose})
+    return {**data, "groups": out}
+
+
 def protocol_from_dict(data: Any, source: str = "protocol") -> Protocol:
     """Validate a mapping as a protocol, raising :class:`ProtocolError` with one clear message."""
     if not isinstance(data, dict):
         raise ProtocolError(f"{source}: a protocol must be a mapping of fields, got {type(data).__name__}")
     try:
+        if not any("sweep_start_day" in g for g in data.get("groups") or [] if isinstance(g, dict)):
+            data = _expand_sweep(data)
         return Protocol.model_validate(data)
+    except ProtocolError as err:
+        raise ProtocolError(f"{source}: {err}") from None
     except ValidationError as err:
         raise ProtocolError(f"{source}: {_format(err)}") from None
 

@@ -81,6 +81,28 @@ def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
 
 
+def drug_modulation(protocol: Protocol) -> tuple[np.ndarray, np.ndarray] | None:
+    """Targeted parameter indices and, per group, the daily mean fractional inhibition of each
+    (days, targets) from all of the group's treatments; None when no group is treated.
+    Treatments hitting the same parameter combine multiplicatively (independent action)."""
+    from ..biology.drugs import daily_inhibition
+
+    targets = sorted({prm.IDX[t.parameter] for g in protocol.groups for tr in g.treatments
+                      for t in tr.compound.targets})
+    if not targets:
+        return None
+    days = int(np.ceil(protocol.duration_days)) + 1
+    tables = np.zeros((len(protocol.groups), days, len(targets)))
+    for gi, g in enumerate(protocol.groups):
+        keep = np.ones((days, len(targets)))
+        for tr in g.treatments:
+            inhibition = daily_inhibition(tr.compound, tr.schedule(protocol.duration_days), protocol.duration_days)
+            for j, t in enumerate(tr.compound.targets):
+                keep[:, targets.index(prm.IDX[t.parameter])] *= 1.0 - inhibition[:days, j]
+        tables[gi] = 1.0 - keep
+    return np.array(targets), tables
+
+
 def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) -> Result:
     """Simulate every animal (or culture well) of ``protocol`` and compute the labs' readouts."""
     if protocol.in_culture:
@@ -112,9 +134,12 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     obs = np.empty((n, grid.size, mech.N_OBS))
     end_stage = np.empty(n)
     status = np.empty(n, dtype=np.int64)
+    drugs = drug_modulation(protocol)
+    group_index = design["group"].map({g.name: i for i, g in enumerate(protocol.groups)}).to_numpy()
     for lo in range(0, n, CHUNK):
         hi = min(lo + CHUNK, n)
-        sol = solve_cohort(P[lo:hi], grid)
+        mod = None if drugs is None else (drugs[0], drugs[1], group_index[lo:hi])
+        sol = solve_cohort(P[lo:hi], grid, modulation=mod)
         obs[lo:hi] = sol.observables
         end_stage[lo:hi] = sol.end_stage_age
         status[lo:hi] = sol.status

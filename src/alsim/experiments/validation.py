@@ -1,33 +1,52 @@
-"""Run the calibration studies and score them against science/CALIBRATION.md."""
+"""Run the calibration studies and the claims table, and score them."""
 
 from __future__ import annotations
 
 from typing import Callable, Mapping
 
 from ..analysis.calibration import Row, t1_rows, t2_rows
-from .protocol import Protocol, load_protocol, protocol_from_dict
+from ..analysis.claims import claim_rows
+from .protocol import Protocol, library_names, load_protocol, protocol_from_dict
 from .runner import run
 
 CALIBRATION_STUDIES = ("g93a-natural-history", "t2-time-course")
 
 
-def scaled(protocol: Protocol, n_transgenic: int, overrides: Mapping[str, float] | None = None) -> Protocol:
+def scaled(protocol: Protocol, n_transgenic: int | None = None,
+           overrides: Mapping[str, float] | None = None) -> Protocol:
     """The protocol with every transgenic group at ``n_transgenic`` animals (WT groups at a tenth,
-    at least 4) and extra parameter ``overrides`` applied protocol-wide."""
+    at least 4; unchanged when None) and extra parameter ``overrides`` applied protocol-wide."""
     data = protocol.model_dump()
-    for g in data["groups"]:
-        g["n"] = n_transgenic if g["genotype"] != "WT" else max(4, n_transgenic // 10)
+    if n_transgenic is not None:
+        for g in data["groups"]:
+            g["n"] = n_transgenic if g["genotype"] != "WT" else max(4, n_transgenic // 10)
     data["overrides"] = {**data["overrides"], **(overrides or {})}
     return protocol_from_dict(data, protocol.name)
 
 
+def claim_protocols() -> list[str]:
+    """Built-in protocols that carry a claim with pass criteria."""
+    return [n for n in library_names() if load_protocol(n).claim is not None]
+
+
 def validate(n_transgenic: int = 400, overrides: Mapping[str, float] | None = None,
-             progress: Callable[[str], None] | None = None) -> list[Row]:
-    """Simulate T1 and T2 at ``n_transgenic`` animals per transgenic group and score every row."""
+             progress: Callable[[str], None] | None = None, claims: bool = True,
+             only: list[str] | None = None) -> list[Row]:
+    """Score T1 and T2 (at ``n_transgenic`` animals per transgenic group) and every claim
+    protocol (at its own n). ``only`` restricts to the named studies."""
     rows: list[Row] = []
     for name, score in zip(CALIBRATION_STUDIES, (t1_rows, t2_rows)):
+        if only is not None and name not in only:
+            continue
         if progress is not None:
             progress(name)
-        result = run(scaled(load_protocol(name), n_transgenic, overrides))
-        rows += score(result.animals)
+        rows += score(run(scaled(load_protocol(name), n_transgenic, overrides)).animals)
+    if claims:
+        for name in claim_protocols():
+            if only is not None and name not in only:
+                continue
+            if progress is not None:
+                progress(name)
+            protocol = scaled(load_protocol(name), None, overrides)
+            rows += claim_rows(protocol, run(protocol).animals)
     return rows

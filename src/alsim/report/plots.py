@@ -16,6 +16,10 @@ file                    readout          content
 ``onset_km.png``        onset            Kaplan-Meier: free of onset (transgenic groups)
 ======================  ===============  ==============================================
 
+Culture protocols get ``culture_survival.png`` (MN and interneuron survival per
+day, % of the matched control culture) and ``culture_endpoint.png`` (the last
+day as bars with wells as dots) instead.
+
 Curves are group means with a +/- SD band across the animals alive at each
 age, drawn only where at least ``MIN_ANIMALS`` animals are alive (later ages
 rest on survivors only). Each group keeps one colour in every figure (tab10,
@@ -293,6 +297,62 @@ def plot_onset(result, ctx: dict, path: Path) -> Path:
     return _finish(fig, path)
 
 
+def plot_culture_survival(result, ctx, path: Path) -> Path:
+    """Motor-neuron and interneuron survival per day in vitro, % of the matched control culture."""
+    ts = result.timeseries
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.5), sharey=True)
+    for ax, col, title in ((axes[0], "mn_survival_vs_control", "Motor neurons"),
+                           (axes[1], "interneuron_survival_vs_control", "Interneurons")):
+        for g in ctx["groups"]:
+            _band(ax, ts[ts.group == g], col, ctx["color"][g], ctx["label"][g], scale=100.0)
+        ax.axhline(100.0, color="0.5", lw=0.8)
+        ax.set(title=title, xlabel="Days in vitro", xlim=(0, ctx["duration"]), ylim=(0, 110))
+    axes[0].set_ylabel("Surviving (% of matched control culture)")
+    axes[1].legend(loc="lower left")
+    return _finish(fig, path)
+
+
+def plot_culture_endpoint(result, ctx, path: Path) -> Path:
+    """Survival on the last day in vitro, % of matched control: mean +/- SD of wells, wells as dots."""
+    a = result.animals
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.8 * len(ctx["groups"]) + 2), 4.5))
+    width = 0.38
+    x = np.arange(len(ctx["groups"]))
+    for k, (col, name, hatch) in enumerate((("mn_survival_vs_control", "motor neurons", None),
+                                            ("interneuron_survival_vs_control", "interneurons", "//"))):
+        for i, g in enumerate(ctx["groups"]):
+            v = 100.0 * a.loc[a.group == g, col].to_numpy(dtype=float)
+            xi = x[i] + (k - 0.5) * width
+            ax.bar(xi, v.mean(), width, yerr=v.std(ddof=1) if v.size > 1 else 0.0, capsize=3,
+                   color=ctx["color"][g], alpha=0.85 if k == 0 else 0.45, hatch=hatch,
+                   edgecolor="black", linewidth=0.6, label=name if i == 0 else None)
+            ax.plot(np.full(v.size, xi), v, "k.", ms=3)
+    ax.axhline(100.0, color="0.5", lw=0.8)
+    ax.set_xticks(x, [g.replace(" + ", "\n+ ").replace(" on ", "\non ") for g in ctx["groups"]], fontsize=8)
+    ax.set(ylabel="Surviving at last day (% of matched control)", ylim=(0, 115),
+           title=f"Day {ctx['duration']:g} in vitro")
+    ax.legend(loc="lower right")
+    return _finish(fig, path)
+
+
+def plot_timing(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Survival gain over the untreated control against treatment start age, one line per dose,
+    with 95 % confidence intervals (Welch)."""
+    fig, ax = plt.subplots(figsize=SIZE)
+    unit = "ppm" if (table["route"] == "diet").all() else "mg/kg"
+    colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.85, max(1, table["dose"].nunique())))
+    for (dose, df), color in zip(table.groupby("dose"), colors):
+        df = df.sort_values("start_day")
+        err = np.vstack([df.gain_d - df.gain_low_d, df.gain_high_d - df.gain_d])
+        ax.errorbar(df.start_day, df.gain_d, yerr=err, marker="o", capsize=3, color=color,
+                    label=f"{dose:g} {unit}")
+    ax.axhline(0.0, color="0.4", lw=0.8, ls="--")
+    ax.set(xlabel="Treatment start (age, days)", ylabel="Survival gain vs untreated (days, 95 % CI)",
+           title=title)
+    ax.legend(title="dose", loc="best")
+    return _finish(fig, path)
+
+
 FIGURES = (  # (readout, file name, function, needs a transgenic group)
     ("weight", "weight.png", plot_weight, False),
     ("motor", "motor_function.png", plot_motor, False),
@@ -333,7 +393,17 @@ def write_figures(result, out_dir: Path) -> list[Path]:
     }
     written = []
     with plt.rc_context(STYLE):
+        if protocol.in_culture:
+            written.append(plot_culture_survival(result, ctx, out_dir / "culture_survival.png"))
+            written.append(plot_culture_endpoint(result, ctx, out_dir / "culture_endpoint.png"))
+            return written
         for readout, name, draw, needs_tg in FIGURES:
             if readout in protocol.readouts and (ctx["transgenic"] or not needs_tg):
                 written.append(draw(result, ctx, out_dir / name))
+        if protocol.sweep is not None and protocol.control is not None:
+            from ..analysis.timing import timing_table
+
+            drug = next(g for g in protocol.groups if g.sweep_start_day is not None).treatments[0].drug
+            written.append(plot_timing(timing_table(protocol, result.animals), out_dir / "timing.png",
+                                       f"{drug}: survival gain by start age and dose"))
     return written

@@ -1,0 +1,79 @@
+"""The claims table: every claim and genetics row passes with the defaults, and each fails
+when the mechanism it rests on is broken. Citations are in each protocol's claim block."""
+
+import pytest
+
+from alsim.experiments.validation import claim_protocols, validate
+
+# row -> (study, overrides that break the mechanism the row rests on)
+BREAKS = {
+    # C1 (Pun 2006; Zang & Cheema 2002): MN death, FF -> FR -> S order, UMN loss, WT spared
+    "C1.1": ("c1-motor-neuron-death", {"apoptosis_rate_max": 0.0}),
+    "C1.2": ("c1-motor-neuron-death", {"vulnerability_ratio_fr": 1.0, "vulnerability_ratio_s": 1.0}),
+    "C1.3": ("c1-motor-neuron-death", {"vulnerability_ratio_fr": 1.0, "vulnerability_ratio_s": 1.0}),
+    "C1.4": ("c1-motor-neuron-death", {"umn_rate_max": 0.0}),
+    "C1.5": ("c1-motor-neuron-death", {"mut_expr_mn": 1.0, "mut_expr_ast": 1.0, "mut_expr_mg": 1.0}),
+    # C2 (Nagai 2007; Di Giorgio 2007; Yamanaka 2008): mutant astrocytes harm MNs
+    "C2.1": ("c2-mutant-astrocytes-coculture", {"toxic_factor_per_astro": 0.0}),
+    "C2.2": ("c2-mutant-astrocytes-coculture", {"toxic_factor_interneuron_weight": 0.5}),
+    "C2b.1": ("c2-astrocyte-excision", {"toxic_factor_per_astro": 0.0, "astro_mutant_drive": 0.0}),
+    "C2b.2": ("c2-astrocyte-excision", {"stress_toxic_factor": 2.0}),
+    # C3 (Wu 2006; Marden 2007; Gowing 2006): reactive species harm MNs; TNF-alpha alone does not
+    "C3.1": ("c3-inflammation", {"stress_ros": 0.0}),
+    "C3.2": ("c3-inflammation", {"tnf_per_m1": 0.0, "tnf_per_astro": 0.0, "il1b_per_m1": 0.0,
+                                 "il1b_per_astro": 0.0}),
+    "C3.3": ("c3-inflammation", {"stress_cytokine": 0.5}),
+    # C4 (Nagai 2007): a soluble, MN-selective astrocyte factor
+    "C4.1": ("c4-astrocyte-conditioned-medium", {"toxic_factor_per_astro": 0.0}),
+    "C4.2": ("c4-astrocyte-conditioned-medium", {"toxic_factor_interneuron_weight": 0.5}),
+    # C5 (Boillee 2006): microglial mutant SOD1 sets progression; MN mutant SOD1 sets onset
+    "C5.2": ("c5-microglial-mutant-sod1", {"m2_to_m1_rate": 0.0, "ros_mutant_microglia_gain": 0.0,
+                                           "microglia_mutant_activation_weight": 0.0}),
+    "C5.3": ("c5-microglial-mutant-sod1", {"stress_cell_autonomous": 0.0}),
+    # C6 (Gould 2006): Bax-dependent death, Bax-independent denervation
+    "C6.1": ("c6-bax", {"apoptosis_bax_dependence": 0.0}),
+    "C6.2": ("c6-bax", {"apoptosis_rate_max": 0.0}),
+    "C6.3": ("c6-bax", {"withdrawal_bax_dependence": 1.0}),
+    "C6.4": ("c6-bax", {"withdrawal_bax_dependence": 1.0}),
+    # T3 (Boillee 2006)
+    "T3.1": ("t3-microglial-cre", {"g37r_misfold_factor": 1.0}),
+    "T3.4": ("t3-microglial-cre", {"m2_to_m1_rate": 0.0, "ros_mutant_microglia_gain": 0.0,
+                                   "microglia_mutant_activation_weight": 0.0}),
+    "T3.5": ("t3-microglial-cre", {"m2_to_m1_rate": 0.0, "ros_mutant_microglia_gain": 0.0,
+                                   "microglia_mutant_activation_weight": 0.0}),
+    # T4 (Nagai 2007; Di Giorgio 2007)
+    "T4.1": ("t4-astrocyte-culture", {"toxic_factor_per_astro": 0.0}),
+    "T4.2": ("t4-astrocyte-culture", {"toxic_factor_interneuron_weight": 0.5}),
+    "T4.3": ("t4-astrocyte-culture", {"stress_cell_autonomous": 20.0}),
+    "T4.4": ("t4-astrocyte-culture", {"apoptosis_bax_dependence": 0.0}),
+    # Genetics: Beers 2006 (marrow), Clement 2003 (chimeras), Gowing 2008 (ablation)
+    "G1.1": ("g1-myeloid-replacement", {"m2_to_m1_rate": 0.0, "ros_mutant_microglia_gain": 0.0,
+                                        "microglia_mutant_activation_weight": 0.0}),
+    "G2.1": ("g2-chimera", {"toxic_factor_per_astro": 0.0, "astro_mutant_drive": 0.0}),
+    "G2.2": ("g2-chimera", {"m2_to_m1_rate": 0.0, "ros_mutant_microglia_gain": 0.0,
+                            "microglia_mutant_activation_weight": 0.0}),
+    "G3.1": ("g3-microglia-ablation", {"microglia_proliferation": 0.7, "m1_activation_rate": 0.0}),
+}
+
+
+@pytest.fixture(scope="module")
+def claim_rows():
+    return {r.id: r for r in validate(claims=True, only=claim_protocols())}
+
+
+def test_every_claim_protocol_has_rows(claim_rows):
+    prefixes = {r.split(".")[0] for r in claim_rows}
+    assert {"C1", "C2", "C2b", "C3", "C4", "C5", "C6", "T3", "T4", "G1", "G2", "G3"} <= prefixes
+
+
+def test_claim_rows_pass_with_defaults(claim_rows):
+    failed = {k: f"{r.quantity}: {r.simulated:.3g} not in [{r.low}, {r.high}]"
+              for k, r in claim_rows.items() if not r.passed}
+    assert not failed, failed
+
+
+@pytest.mark.parametrize("row", sorted(BREAKS))
+def test_breaking_the_mechanism_fails_the_row(row):
+    study, overrides = BREAKS[row]
+    r = {x.id: x for x in validate(claims=True, only=[study], overrides=overrides)}[row]
+    assert not r.passed, f"{row} still passes with {overrides}: {r.simulated:.4g}"
