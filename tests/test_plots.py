@@ -10,7 +10,8 @@ from alsim.report.plots import write_figures
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_FIGURES = {"weight.png", "motor_function.png", "mn_counts.png", "innervation.png",
-               "gliosis.png", "cytokines.png", "survival_km.png", "onset_km.png"}
+               "gliosis.png", "cytokines.png", "survival_km.png", "onset_km.png", "distributions.png",
+               "phases.png"}
 
 
 def _protocol(**extra):
@@ -48,8 +49,8 @@ def test_all_readouts_write_every_figure(result, tmp_path):
 
 def test_survival_only_writes_only_the_km_curve(tmp_path):
     written = write_figures(run(_protocol(readouts=["survival"])), tmp_path)
-    assert [p.name for p in written] == ["survival_km.png"]
-    assert [p.name for p in tmp_path.iterdir()] == ["survival_km.png"]
+    assert [p.name for p in written] == ["survival_km.png", "distributions.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["distributions.png", "survival_km.png"]
     _assert_png(written[0])
 
 
@@ -57,6 +58,7 @@ def test_wild_type_only_skips_transgenic_figures(tmp_path):
     proto = protocol_from_dict({"name": "wt-only", "duration_days": 60,
                                 "groups": [{"name": "WT", "genotype": "WT", "n": 3}]})
     written = write_figures(run(proto), tmp_path)
-    assert {p.name for p in written} == ALL_FIGURES - {"innervation.png", "cytokines.png", "onset_km.png"}
+    assert {p.name for p in written} == ALL_FIGURES - {"innervation.png", "cytokines.png", "onset_km.png",
+                                                      "distributions.png", "phases.png"}
     for path in written:
         _assert_png(path)

@@ -90,3 +90,37 @@ def test_first_crossing_interpolates():
     s = np.array([[1.0, 1.0, 2.0], [1.0, 1.0, 1.0]])
     out = ro.first_crossing(t, s, 1.5)
     assert out[0] == pytest.approx(15.0) and np.isnan(out[1])
+
+
+def _litter_protocol(assignment, cv=0.2):
+    return protocol_from_dict({**SMALL, "litters": {"size": 4, "cv": cv, "assignment": assignment},
+                               "groups": [{"name": "a", "genotype": "SOD1-G93A", "n": 8},
+                                          {"name": "b", "genotype": "SOD1-G93A", "n": 8}]})
+
+
+def test_litters_are_split_across_arms_or_kept_whole():
+    matched = runner.run(_litter_protocol("litter_matched")).animals
+    whole = runner.run(_litter_protocol("random")).animals
+    assert set(matched[matched.group == "a"].litter) == set(matched[matched.group == "b"].litter)
+    assert not set(whole[whole.group == "a"].litter) & set(whole[whole.group == "b"].litter)
+    assert whole.groupby("litter").size().eq(4).all()
+
+
+def test_littermates_share_their_litter_factor():
+    res = runner.run(_litter_protocol("random", cv=0.3))
+    import alsim.biology.parameters as prm
+
+    rate = pd.Series(res.parameters[:, prm.IDX["misfold_growth"]]) / pd.Series(
+        res.parameters[:, prm.IDX["misfold_nucleation"]])
+    assert np.allclose(rate, rate.iloc[0])  # one factor scales both rates
+    flat = runner.run(_litter_protocol("random", cv=0.0)).parameters[:, prm.IDX["misfold_growth"]]
+    ratio = res.parameters[:, prm.IDX["misfold_growth"]] / flat
+    by_litter = pd.Series(ratio).groupby(res.animals.litter.to_numpy())
+    assert (by_litter.std() < 1e-12).all() and pd.Series(ratio).std() > 0.05
+
+
+def test_background_mortality_draws_non_als_deaths():
+    res = runner.run(protocol_from_dict({**SMALL, "background_mortality_per_day": 0.01}))
+    d = res.animals.non_als_death_d
+    assert d.notna().sum() >= 5 and (d.dropna() <= 220).all()
+    assert runner.run(protocol_from_dict(SMALL)).animals.non_als_death_d.isna().all()

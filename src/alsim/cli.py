@@ -53,6 +53,7 @@ def run_cmd(
     from .io.store import staging, write_tables
     from .analysis.claims import claim_rows
     from .analysis.compare import compare_to_control
+    from .analysis.survival import survival_report
     from .analysis.timing import timing_table
     from .analysis.summary import summary_markdown
     from .report.plots import write_figures
@@ -79,6 +80,9 @@ def run_cmd(
             compare_to_control(result.animals, proto.control).to_csv(tmp / "comparisons.csv", index=False)
             if proto.sweep is not None:
                 timing_table(proto, result.animals).to_csv(tmp / "timing.csv", index=False)
+            if not proto.in_culture:
+                survival_report(result.animals, proto.control, proto.duration_days).to_csv(
+                    tmp / "survival_stats.csv", index=False)
         (tmp / "figures").mkdir()
         figures = write_figures(result, tmp / "figures")
         (tmp / "summary.md").write_text(summary_markdown(proto, result.animals, rows))
@@ -145,6 +149,58 @@ def validate_cmd(
     console.print(f"{len(rows) - len(failed)} passed, {len(failed)} failed", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("design")
+def design_cmd(
+    protocol: Annotated[str, typer.Argument(help="protocol with a control and one treatment arm")],
+    n: Annotated[str, typer.Option(help="animals per arm to evaluate, comma-separated")] = "5,10,15,20,30,40,60",
+    studies: Annotated[int, typer.Option(help="simulated studies per group size")] = 2000,
+    alpha: Annotated[float, typer.Option(help="significance level")] = 0.05,
+    test: Annotated[str, typer.Option(help="logrank (time-to-event) or t (Welch, on survival ages)")] = "logrank",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder (default runs/<name>-design)")] = None,
+) -> None:
+    """Power analysis by simulation: power vs animals per arm, n for 80 % power, and the
+    false-positive rate of weak designs (small, sex-unbalanced, litters not matched)."""
+    from .experiments.design import design_study
+    from .io.store import staging
+    from .report.plots import plot_power
+
+    try:
+        ns = sorted({int(x) for x in n.split(",") if x.strip()})
+    except ValueError:
+        _fail(f"--n: expected comma-separated integers, got {n!r}")
+    if not ns or ns[0] < 2:
+        _fail(f"--n: group sizes must be at least 2, got {n!r}")
+    if studies < 10:
+        _fail(f"--studies: must be at least 10, got {studies}")
+    if not 0 < alpha < 1:
+        _fail(f"--alpha: must be between 0 and 1, got {alpha}")
+    if test not in ("logrank", "t"):
+        _fail(f"--test: must be logrank or t, got {test!r}")
+    try:
+        proto = load_protocol(protocol)
+        with console.status(f"simulating {proto.name} and {studies} studies per group size"):
+            res = design_study(proto, ns, studies=studies, alpha=alpha, test=test)
+    except (ProtocolError, ValueError) as e:
+        _fail(str(e))
+    out_dir = out if out is not None else Path("runs") / f"{proto.name}-design"
+    with staging(out_dir) as tmp:
+        res.power.to_csv(tmp / "power.csv", index=False)
+        res.false_positives.to_csv(tmp / "false_positives.csv", index=False)
+        plot_power(res.power, res.n_for_80, tmp / "power.png",
+                   f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha)
+    table = Table("animals per arm", "power")
+    for r in res.power.itertuples(index=False):
+        table.add_row(str(r.n_per_arm), f"{100 * r.power:.1f} %")
+    console.print(table)
+    console.print(f"simulated effect on mean survival: {res.effect_d:+.1f} d; "
+                  f"n per arm for 80 % power: {res.n_for_80:g}")
+    fp = Table("design with no true effect", "false-positive rate")
+    for r in res.false_positives.itertuples(index=False):
+        fp.add_row(r.design, f"{100 * r.false_positive_rate:.1f} %")
+    console.print(fp)
+    console.print(f"wrote {out_dir}/ in {res.wall_time_s:.1f} s ({studies} studies per group size)")
 
 
 @app.command("drugs")

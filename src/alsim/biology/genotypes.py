@@ -129,7 +129,7 @@ def lognormal_factor(z: float, cv: float) -> float:
 
 def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
                   rng: np.random.Generator | None, overrides: Mapping[str, float] | None = None,
-                  modifications: Modifications | None = None) -> np.ndarray:
+                  modifications: Modifications | None = None, litter_factor: float = 1.0) -> np.ndarray:
     """The parameter vector of one animal.
 
     Applies the genotype's edits, the background and sex modifiers of the
@@ -143,8 +143,9 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     ``rng=None`` gives the typical animal (no random effects). The line's
     edits come first, then ``modifications`` (Cre, knockouts, marrow, chimera),
     then ``overrides`` (parameter name -> value), then the line's factor on
-    nucleation and the background, sex and individual factors on both
-    misfolding rates.
+    nucleation and the background, sex, individual and ``litter_factor``
+    (shared by littermates: maternal environment, transgene copy drift) on
+    both misfolding rates.
     """
     if genotype not in GENOTYPES:
         raise KeyError(genotype)
@@ -167,7 +168,7 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
     if sex == "female":
         factor *= v[IDX[f"female_misfold_factor_{bg}"]]
     z_misfold, z_weight = rng.standard_normal(2) if rng is not None else (0.0, 0.0)
-    factor *= lognormal_factor(z_misfold, v[IDX[f"individual_cv_{bg}"]])
+    factor *= lognormal_factor(z_misfold, v[IDX[f"individual_cv_{bg}"]]) * litter_factor
     v[IDX["misfold_growth"]] *= factor
     v[IDX["misfold_nucleation"]] *= factor
     v[IDX["adult_weight"]] = (v[IDX[f"adult_weight_{sex}_{bg}"]]

@@ -115,6 +115,7 @@ P_CULT_DENSITY, P_TF_TISSUE_T, P_MEDIUM_T = (_P["culture_glia_density"], _P["tox
                                              _P["medium_half_life"])
 P_ABL_FRAC, P_ABL_START = _P["microglia_ablation_fraction"], _P["microglia_ablation_start"]
 P_BAX_DEP = _P["apoptosis_bax_dependence"]
+P_TF_IN, P_WD_BAX = _P["toxic_factor_interneuron_weight"], _P["withdrawal_bax_dependence"]
 
 
 # ------------------------------------------------------------ building blocks
@@ -315,13 +316,15 @@ def fast_signals(y, p, sig):
     stress = mn_stress(b_mn, tf, cyt_ex, ros, glu, il10_ex, p)
     # Interneurons: not touched by the MN-selective factor nor by MN-type mutant
     # vulnerability, only by the non-selective insults (Nagai 2007; Di Giorgio 2007).
-    stress_in = (p[P_W_CYT] * cyt_ex + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu) / (1.0 + p[P_W_PROT] * il10_ex)
+    stress_in = ((p[P_W_CYT] * cyt_ex + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu + p[P_TF_IN] * tf)
+                 / (1.0 + p[P_W_PROT] * il10_ex))
 
     n = p[P_HILL]
     thr = p[P_WD_THR]
-    wd_ff = p[P_WD_MAX] * hill(stress, thr, n)
-    wd_fr = p[P_WD_MAX] * hill(stress, thr * p[P_RATIO_FR], n)
-    wd_s = p[P_WD_MAX] * hill(stress, thr * p[P_RATIO_S], n)
+    wd_max = p[P_WD_MAX] * (1.0 - p[P_WD_BAX] + p[P_WD_BAX] * p[P_BAX])  # Bax-independent by default
+    wd_ff = wd_max * hill(stress, thr, n)
+    wd_fr = wd_max * hill(stress, thr * p[P_RATIO_FR], n)
+    wd_s = wd_max * hill(stress, thr * p[P_RATIO_S], n)
     athr = p[P_AP_THR]
     # C6: the apoptotic hazard runs through Bax (Gould 2006); the Bax-dependent share is a parameter
     bax = (1.0 - p[P_BAX_DEP] + p[P_BAX_DEP] * p[P_BAX]) * p[P_AP_MAX]

@@ -7,8 +7,9 @@ accumulating in the medium. Conditioned medium is made by simulating the
 donor glia alone for ``conditioning_days`` and transferring the medium; the
 recipient is fed freshly conditioned medium every ``refresh_days``
 (Nagai et al. 2007 Nat Neurosci 10:615; Di Giorgio et al. 2007 Nat Neurosci
-10:608). Every readout is relative to the matched control culture: the same
-neurons with non-transgenic glia (or their medium).
+10:608). Every readout is relative to the matched control culture:
+non-transgenic neurons carrying the same knockouts, with non-transgenic glia
+(or their medium).
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     first = 0
     for g in protocol.groups:
         P = np.array([well_vector(base, protocol, g, g.feeder.genotype, streams[first + i]) for i in range(g.n)])
-        ref = simulate_wells(well_vector(base, protocol, g, "WT", None)[None, :], g, t)[0]
+        # matched control: non-transgenic neurons (same knockouts) with non-transgenic glia
+        control_group = g.model_copy(update={"genotype": "WT", "cre": []})
+        ref = simulate_wells(well_vector(base, protocol, control_group, "WT", None)[None, :], g, t)[0]
         obs = simulate_wells(P, g, t)
         mn = obs[:, :, col["alpha_mn_surviving"]] / ref[None, :, col["alpha_mn_surviving"]]
         inn = obs[:, :, col["interneurons_surviving"]] / ref[None, :, col["interneurons_surviving"]]

@@ -254,6 +254,16 @@ class Claim(_Strict):
     criteria: Annotated[list[Criterion], Field(min_length=1)]
 
 
+class Litters(_Strict):
+    """Litter structure: animals come in litters sharing a random factor on the misfolding
+    rates (CV ``cv``; default the parameter ``litter_cv``), assigned to arms either by whole
+    litters (``random``: each arm from its own litters) or split across arms (``litter_matched``)."""
+
+    size: Annotated[int, Field(ge=1, le=20)] = 8
+    cv: Annotated[float, Field(ge=0.0, le=0.5)] | None = None
+    assignment: Literal["random", "litter_matched"] = "litter_matched"
+
+
 class Sweep(_Strict):
     """A timing experiment: the template group's first treatment at every start age and dose
     (mg/kg, or ppm for diet); each combination becomes its own group."""
@@ -278,6 +288,8 @@ class Protocol(_Strict):
     overrides: dict[str, float] = Field(default_factory=dict)
     claim: Claim | None = None
     sweep: Sweep | None = None
+    litters: Litters | None = None
+    background_mortality_per_day: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
     groups: Annotated[list[Group], Field(min_length=1)]
 
     @field_validator("readouts")

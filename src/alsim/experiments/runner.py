@@ -81,6 +81,29 @@ def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
 
 
+def litters_of(protocol: Protocol, design: pd.DataFrame, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Litter of each animal and its litter factor on the misfolding rates.
+
+    ``litter_matched`` splits every litter across the groups (animal j of each group in
+    litter j // ceil(size / groups)); ``random`` fills litters with consecutive animals of
+    the design, so each group comes from its own litters. Litter factors come from a stream
+    of their own, so adding litters leaves the animals' own draws unchanged.
+    """
+    n = len(design)
+    spec = protocol.litters
+    if spec is None:
+        return np.arange(n), np.ones(n)
+    if spec.assignment == "litter_matched":
+        per_group = int(np.ceil(spec.size / len(protocol.groups)))
+        within = design.groupby("group", sort=False).cumcount().to_numpy()
+        litter = within // per_group
+    else:
+        litter = np.arange(n) // spec.size
+    cv = spec.cv if spec.cv is not None else base[prm.IDX["litter_cv"]]
+    z = np.random.default_rng(np.random.SeedSequence([protocol.seed, 1])).standard_normal(litter.max() + 1)
+    return litter, np.array([gt.lognormal_factor(z[k], cv) for k in litter])
+
+
 def drug_modulation(protocol: Protocol) -> tuple[np.ndarray, np.ndarray] | None:
     """Targeted parameter indices and, per group, the daily mean fractional inhibition of each
     (days, targets) from all of the group's treatments; None when no group is treated.
@@ -119,15 +142,17 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     def overrides(group: str) -> dict[str, float]:
         return group_overrides(protocol, group_of[group])
 
+    litter, litter_factor = litters_of(protocol, design, base)
     P = np.empty((n, prm.N_PARAMS))
     for i, row in enumerate(design.itertuples(index=False)):
         P[i] = gt.animal_vector(base, row.genotype, row.background, row.sex, streams[i], overrides(row.group),
-                                group_of[row.group].modifications)
+                                group_of[row.group].modifications, litter_factor[i])
     # Matched wild-type reference (typical animal, same background, sex and overrides) for each
     # group and sex: the denominators of MN loss, gliosis and cytokine fold changes.
     ref_keys = sorted({(r.group, r.sex) for r in design.itertuples(index=False)})
     ref_P = np.array([gt.animal_vector(base, "WT", group_of[g].background, s, None, overrides(g))
                       for g, s in ref_keys])
+    ref_P[:, [prm.IDX[k] for k in gt.CELL_EXPRESSION.values()]] = 0.0  # a reference carries no mutant
     ref_index = {k: i for i, k in enumerate(ref_keys)}
 
     grid, i_save, i_weigh = _save_grid(protocol)
@@ -155,7 +180,12 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     weights = obs[:, i_weigh, mech.OBS_NAMES.index("body_weight_g")] + noise_sd[:, None] * noise
 
     reads = ro.animal_readouts(grid, obs, mech.OBS_NAMES, end_stage, days, weights, ref_obs)
-    animals = design.assign(status=[STATUS_TEXT[s] for s in status], **reads)
+    # Deaths from other causes (background hazard), drawn last from each animal's stream.
+    h = protocol.background_mortality_per_day
+    other = np.array([streams[i].exponential(1.0 / h) if h > 0 else np.inf for i in range(n)])
+    other[other > protocol.duration_days] = np.nan
+    animals = design.assign(status=[STATUS_TEXT[s] for s in status], litter=litter, non_als_death_d=other,
+                            **reads)
 
     ts = obs[:, i_save, :]
     t = grid[i_save]

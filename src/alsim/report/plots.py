@@ -247,7 +247,7 @@ def _km(ax, durations: pd.Series, observed: pd.Series, ctx: dict, groups: list[s
         sel = animals["group"] == g
         kmf = KaplanMeierFitter(label=g).fit(durations[sel], observed[sel])
         kmf.plot_survival_function(ax=ax, color=ctx["color"][g], ls=ctx["ls"][g], ci_alpha=0.15,
-                                   lw=1.6, show_censors=False)
+                                   lw=1.6, show_censors=True, censor_styles={"ms": 5, "marker": "|"})
         fitters.append(kmf)
     # Show the span of the events: from 20 d before the first to 20 d after the last, or to
     # the end of follow-up where a group with events still has animals at risk.
@@ -269,11 +269,14 @@ def _km(ax, durations: pd.Series, observed: pd.Series, ctx: dict, groups: list[s
 
 
 def plot_survival(result, ctx: dict, path: Path) -> Path:
-    """Kaplan-Meier curves of survival to end stage (loss of righting reflex), every group."""
+    """Kaplan-Meier curves of survival to end stage (loss of righting reflex), every group;
+    deaths from other causes are censored (ticks)."""
+    from ..analysis.survival import durations_events
+
     a = result.animals
     fig, ax = plt.subplots(figsize=(SIZE[0], 5.2))
-    observed = a["end_stage_d"].notna()
-    durations = a["end_stage_d"].fillna(ctx["duration"])
+    t, e = durations_events(a, "survival", ctx["duration"])
+    durations, observed = pd.Series(t, index=a.index), pd.Series(e, index=a.index)
     fitters = _km(ax, durations, observed, ctx, ctx["groups"], a,
                   "Survival (end stage: loss of righting reflex)", "Fraction without end stage")
     add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
@@ -353,6 +356,62 @@ def plot_timing(table: pd.DataFrame, path: Path, title: str) -> Path:
     return _finish(fig, path)
 
 
+def plot_distributions(result, ctx, path: Path) -> Path:
+    """Onset and survival of every animal per transgenic arm: dots with mean +/- SD."""
+    a = result.animals
+    fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 1.6 * len(ctx["transgenic"]) + 4), 4.5), sharey=True)
+    rng = np.random.default_rng(0)  # horizontal jitter only
+    for ax, col, title in ((axes[0], "onset_d", "Onset (peak body weight)"),
+                           (axes[1], "end_stage_d", "Survival (end stage)")):
+        for i, g in enumerate(ctx["transgenic"]):
+            v = a.loc[a.group == g, col].dropna().to_numpy()
+            ax.plot(i + rng.uniform(-0.15, 0.15, v.size), v, ".", color=ctx["color"][g], alpha=0.6, ms=4)
+            if v.size:
+                ax.errorbar(i + 0.3, v.mean(), yerr=v.std(ddof=1) if v.size > 1 else 0, fmt="s",
+                            color="black", capsize=4, ms=4)
+        ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
+        ax.set(title=title)
+    axes[0].set_ylabel("Age (days)")
+    return _finish(fig, path)
+
+
+def plot_phases(result, ctx, path: Path) -> Path:
+    """Early (onset to -10 % weight) and late (-10 % weight to end stage) phase durations per arm,
+    mean with 95 % confidence interval (t)."""
+    from scipy import stats
+
+    a = result.animals
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(ctx["transgenic"]) + 3), 4.5))
+    width = 0.38
+    for k, (col, name) in enumerate((("early_phase_d", "early phase"), ("late_phase_d", "late phase"))):
+        for i, g in enumerate(ctx["transgenic"]):
+            v = a.loc[a.group == g, col].dropna().to_numpy()
+            if v.size == 0:
+                continue
+            half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
+            ax.bar(i + (k - 0.5) * width, v.mean(), width, yerr=half, capsize=3, color=ctx["color"][g],
+                   alpha=0.9 if k == 0 else 0.45, hatch=None if k == 0 else "//", edgecolor="black",
+                   linewidth=0.6, label=name if i == 0 else None)
+    ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
+    ax.set(ylabel="Duration (days, mean and 95 % CI)", title="Disease phases")
+    ax.legend(loc="best")
+    return _finish(fig, path)
+
+
+def plot_power(power: pd.DataFrame, n80: float, path: Path, title: str, alpha: float) -> Path:
+    """Simulated power against animals per arm, with the 80 % line and the n that reaches it."""
+    fig, ax = plt.subplots(figsize=SIZE)
+    ax.plot(power.n_per_arm, 100 * power.power, "o-", color="#2166ac")
+    ax.axhline(80.0, color="0.4", ls="--", lw=0.8)
+    if np.isfinite(n80):
+        ax.axvline(n80, color="#b2182b", ls=":", lw=1.0)
+        ax.annotate(f"80 % power at n = {n80:.0f} per arm", (n80, 80), xytext=(6, -18),
+                    textcoords="offset points", color="#b2182b", fontsize=9)
+    ax.set(xlabel="Animals per arm", ylabel=f"Power (%), log-rank, alpha = {alpha:g}", ylim=(0, 102),
+           title=title)
+    return _finish(fig, path)
+
+
 FIGURES = (  # (readout, file name, function, needs a transgenic group)
     ("weight", "weight.png", plot_weight, False),
     ("motor", "motor_function.png", plot_motor, False),
@@ -362,6 +421,8 @@ FIGURES = (  # (readout, file name, function, needs a transgenic group)
     ("cytokines", "cytokines.png", plot_cytokines, True),
     ("survival", "survival_km.png", plot_survival, False),
     ("onset", "onset_km.png", plot_onset, True),
+    ("survival", "distributions.png", plot_distributions, True),
+    ("onset", "phases.png", plot_phases, True),
 )
 
 

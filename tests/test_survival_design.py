@@ -1,0 +1,93 @@
+"""Survival statistics against lifelines run directly; simulated power against the analytic formula;
+false-positive rates of balanced and litter-clustered designs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import logrank_test
+
+from alsim.analysis.design import analytic_power_normal, logrank_many, n_for_power, resample_power
+from alsim.analysis.survival import arm_statistics, durations_events
+
+
+def _table(seed=0, n=40, shift=6.0, other_rate=0.004):
+    rng = np.random.default_rng(seed)
+    g = np.repeat(["ctrl", "trt"], n)
+    end = np.r_[rng.normal(130, 9, n), rng.normal(130 + shift, 9, n)]
+    other = rng.exponential(1 / other_rate, 2 * n)
+    other[other > 200] = np.nan
+    return pd.DataFrame({"group": g, "end_stage_d": end, "onset_d": end - 30, "early_disease_d": end - 10,
+                         "non_als_death_d": other})
+
+
+def test_arm_statistics_match_lifelines():
+    a = _table()
+    res = arm_statistics(a, "ctrl", "survival", follow_up=200.0).set_index("group")
+    t, e = durations_events(a, "survival", 200.0)
+    c, m = (a.group == "ctrl").to_numpy(), (a.group == "trt").to_numpy()
+    for g, mask in (("ctrl", c), ("trt", m)):
+        assert res.loc[g, "median_d"] == KaplanMeierFitter().fit(t[mask], e[mask]).median_survival_time_
+    assert res.loc["trt", "logrank_p"] == pytest.approx(logrank_test(t[m], t[c], e[m], e[c]).p_value, rel=1e-12)
+    df = pd.DataFrame({"T": np.r_[t[m], t[c]], "E": np.r_[e[m], e[c]].astype(int),
+                       "arm": np.r_[np.ones(m.sum()), np.zeros(c.sum())]})
+    hr = CoxPHFitter().fit(df, "T", "E").hazard_ratios_["arm"]
+    assert res.loc["trt", "hazard_ratio"] == pytest.approx(hr, rel=1e-9)
+    assert res.loc["trt", "hr_low"] < hr < res.loc["trt", "hr_high"]
+
+
+def test_non_als_deaths_are_censored_unless_counted():
+    a = _table(other_rate=0.01)
+    t, e = durations_events(a, "survival", 200.0)
+    early_other = (a.non_als_death_d < a.end_stage_d).to_numpy()
+    assert early_other.any()
+    assert not e[early_other].any()                          # censored at the non-ALS death
+    np.testing.assert_allclose(t[early_other], a.non_als_death_d[early_other])
+    _, e_naive = durations_events(a, "survival", 200.0, count_non_als=True)
+    assert e_naive[early_other].all()
+
+
+def test_vectorised_logrank_equals_lifelines():
+    rng = np.random.default_rng(3)
+    ta, tb = rng.normal(128, 9, (20, 15)), rng.normal(134, 10, (20, 15))
+    ea, eb = ta < 140, tb < 140
+    ta, tb = np.minimum(ta, 140), np.minimum(tb, 140)
+    p = logrank_many(ta, ea, tb, eb)
+    ref = [logrank_test(ta[s], tb[s], ea[s], eb[s]).p_value for s in range(20)]
+    np.testing.assert_allclose(p, ref, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n", [8, 16, 30])
+def test_simulated_power_agrees_with_the_analytic_formula(n):
+    rng = np.random.default_rng(n)
+    pool_c, pool_t = rng.normal(130, 9, 20000), rng.normal(136, 9, 20000)
+    ev = np.ones(20000, bool)
+    sim = resample_power(pool_c, ev, pool_t, ev, n, 4000, 0.05, rng, test="t")
+    assert abs(sim - analytic_power_normal(6.0, 9.0, n, 0.05)) < 0.03
+
+
+def test_zero_effect_false_positive_rate_is_alpha():
+    rng = np.random.default_rng(11)
+    pool = rng.normal(130, 9, 20000)
+    ev = np.ones(20000, bool)
+    fpr = resample_power(pool[:10000], ev[:10000], pool[10000:], ev[10000:], 10, 5000, 0.05, rng)
+    assert abs(fpr - 0.05) < 0.015
+
+
+def test_n_for_power_interpolates():
+    assert n_for_power(np.array([10, 20, 30]), np.array([0.5, 0.7, 0.9])) == 25
+    assert np.isnan(n_for_power(np.array([10, 20]), np.array([0.1, 0.2])))
+
+
+def test_design_study_litters_inflate_false_positives():
+    from alsim.experiments.design import design_study
+    from alsim.experiments.protocol import load_protocol
+
+    res = design_study(load_protocol("design-minocycline"), [10, 30], studies=2000, litter_cv=0.15)
+    fp = res.false_positives.set_index("design").false_positive_rate
+    balanced = fp[fp.index.str.startswith("balanced")].iloc[0]
+    whole = fp[fp.index.str.contains("whole litters")].iloc[0]
+    matched = fp[fp.index.str.contains("litter-matched")].iloc[0]
+    assert abs(balanced - 0.05) < 0.025
+    assert whole > matched + 0.03
+    assert res.power.power.is_monotonic_increasing or res.power.power.iloc[-1] >= res.power.power.iloc[0]
