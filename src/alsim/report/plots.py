@@ -344,10 +344,13 @@ def plot_timing(table: pd.DataFrame, path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=SIZE)
     unit = "ppm" if (table["route"] == "diet").all() else "mg/kg"
     colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.85, max(1, table["dose"].nunique())))
-    for (dose, df), color in zip(table.groupby("dose"), colors):
+    doses = sorted(table["dose"].unique())
+    spread = 0.015 * max(1.0, table["start_day"].max() - table["start_day"].min())
+    for k, ((dose, df), color) in enumerate(zip(table.groupby("dose"), colors)):
         df = df.sort_values("start_day")
         err = np.vstack([df.gain_d - df.gain_low_d, df.gain_high_d - df.gain_d])
-        ax.errorbar(df.start_day, df.gain_d, yerr=err, marker="o", capsize=3, color=color,
+        shift = (k - (len(doses) - 1) / 2) * spread  # side by side, so the intervals stay readable
+        ax.errorbar(df.start_day + shift, df.gain_d, yerr=err, marker="o", capsize=3, color=color,
                     label=f"{dose:g} {unit}")
     ax.axhline(0.0, color="0.4", lw=0.8, ls="--")
     ax.set(xlabel="Treatment start (age, days)", ylabel="Survival gain vs untreated (days, 95 % CI)",
