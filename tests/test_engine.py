@@ -106,3 +106,21 @@ def test_cohort_split_does_not_change_results():
     parts = [solve_cohort(P[i:i + 3], t) for i in range(0, 10, 3)]
     assert np.array_equal(whole.end_stage_age, np.concatenate([p.end_stage_age for p in parts]))
     assert np.array_equal(whole.states, np.concatenate([p.states for p in parts]), equal_nan=True)
+
+
+def test_stochastic_path_without_noise_follows_the_ode():
+    P = _cohort(5)
+    t = np.arange(0, 301.0)
+    ode = solve_cohort(P, t).end_stage_age
+    sde = solve_cohort(P, t, noise_seeds=np.arange(5)).end_stage_age
+    assert np.abs(sde - ode).max() < 0.5  # Euler-Maruyama, dt = 0.25 d
+
+
+def test_within_animal_noise_is_reproducible_and_spreads_survival():
+    P = np.array([typical()] * 60)
+    P[:, prm.IDX["misfold_noise"]] = 0.02
+    t = np.arange(0, 401.0)
+    a = solve_cohort(P, t, noise_seeds=np.arange(60)).end_stage_age
+    b = solve_cohort(P, t, noise_seeds=np.arange(60)).end_stage_age
+    assert np.array_equal(a, b)
+    assert np.std(a) > 1.0 and np.std(solve_cohort(P, t, noise_seeds=np.zeros(60, np.int64)).end_stage_age) == 0

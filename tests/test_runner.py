@@ -124,3 +124,10 @@ def test_background_mortality_draws_non_als_deaths():
     d = res.animals.non_als_death_d
     assert d.notna().sum() >= 5 and (d.dropna() <= 220).all()
     assert runner.run(protocol_from_dict(SMALL)).animals.non_als_death_d.isna().all()
+
+
+def test_within_animal_noise_from_the_protocol():
+    noisy = runner.run(protocol_from_dict({**SMALL, "within_animal_noise": 0.02}))
+    again = runner.run(protocol_from_dict({**SMALL, "within_animal_noise": 0.02}))
+    pd.testing.assert_frame_equal(noisy.animals, again.animals)
+    assert not np.allclose(noisy.animals.end_stage_d[:12], runner.run(protocol_from_dict(SMALL)).animals.end_stage_d[:12])

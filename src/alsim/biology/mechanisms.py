@@ -116,6 +116,7 @@ P_CULT_DENSITY, P_TF_TISSUE_T, P_MEDIUM_T = (_P["culture_glia_density"], _P["tox
 P_ABL_FRAC, P_ABL_START = _P["microglia_ablation_fraction"], _P["microglia_ablation_start"]
 P_BAX_DEP = _P["apoptosis_bax_dependence"]
 P_TF_IN, P_WD_BAX = _P["toxic_factor_interneuron_weight"], _P["withdrawal_bax_dependence"]
+P_MF_NOISE = _P["misfold_noise"]
 
 
 # ------------------------------------------------------------ building blocks

@@ -226,6 +226,94 @@ def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_e
     return end_age, status, steps
 
 
+@njit(cache=True)
+def integrate_one_sde(y_init, p, t_end, t_save, dt, seed, stop_at_end_stage, y_save, mod_idx, mod_table):
+    """Within-animal stochastic path: Euler-Maruyama with step ``dt`` [day].
+
+    Multiplicative noise ``misfold_noise * sqrt(load) dW`` on the three misfolded-SOD1
+    loads (stochastic nucleation and fibrillization; Abdolvahabi et al. 2017); the rest
+    of the model is the deterministic right-hand side. The animal's own ``seed`` makes
+    the path reproducible whatever thread runs it. End stage is located by linear
+    interpolation of the innervated fraction within the step.
+    """
+    np.random.seed(seed)
+    n = y_init.shape[0]
+    sig = np.empty(mech.N_SIGNALS)
+    pw = p.copy()
+    y = y_init.copy()
+    f = np.empty(n)
+    sigma = p[mech.P_MF_NOISE]
+    thr = p[mech.P_RIGHTING]
+    n_save = t_save.shape[0]
+    for j in range(n_save):
+        for i in range(n):
+            y_save[j, i] = np.nan
+    js = 0
+    t = 0.0
+    g_old = mech.innervated_total(y, p) - thr
+    end_age = np.nan
+    status = OK
+    steps = 0
+    while js < n_save and t_save[js] <= t:
+        for i in range(n):
+            y_save[js, i] = y[i]
+        js += 1
+    while t < t_end - 1e-12:
+        h = dt if t + dt <= t_end else t_end - t
+        _modulate(p, pw, t, mod_idx, mod_table)
+        mech.rhs(t, y, pw, f, sig)
+        y_old0 = y.copy()
+        for i in range(n):
+            y[i] += h * f[i]
+        if sigma > 0.0:
+            for k in (mech.S_MN, mech.S_AST, mech.S_MG):
+                y[k] += sigma * np.sqrt(max(y_old0[k], 0.0) * h) * np.random.standard_normal()
+        for i in range(n):
+            if y[i] < 0.0:
+                y[i] = 0.0
+            if not np.isfinite(y[i]):
+                status = FAILED_NONFINITE
+        for k in (mech.S_MN, mech.S_AST, mech.S_MG):
+            if y[k] > 1.0:
+                y[k] = 1.0
+        steps += 1
+        if status == FAILED_NONFINITE:
+            break
+        t_new = t + h
+        g_new = mech.innervated_total(y, p) - thr
+        event = g_old > 0.0 and g_new <= 0.0
+        if event:
+            end_age = t + h * g_old / (g_old - g_new)
+        while js < n_save and t_save[js] <= (end_age if event else t_new) + 1e-12:
+            w = (t_save[js] - t) / h
+            for i in range(n):
+                y_save[js, i] = (1.0 - w) * y_old0[i] + w * y[i]
+            js += 1
+        t = t_new
+        g_old = g_new
+        if event:
+            status = ENDED
+            if stop_at_end_stage:
+                break
+    if status >= FAILED_NONFINITE:
+        for j in range(n_save):
+            for i in range(n):
+                y_save[j, i] = np.nan
+        end_age = np.nan
+    return end_age, status, steps
+
+
+@njit(cache=True, parallel=True)
+def _integrate_cohort_sde(Y0, P, t_end, t_save, dt, seeds, stop_at_end_stage, Ysave, end_age, status, nsteps,
+                          mod_idx, mod_tables, mod_group):
+    for a in prange(Y0.shape[0]):
+        e, s, k = integrate_one_sde(Y0[a], P[a], t_end, t_save, dt, seeds[a], stop_at_end_stage, Ysave[a],
+                                    mod_idx, mod_tables[mod_group[a]])
+        end_age[a] = e
+        status[a] = s
+        nsteps[a] = k
+
+
 @njit(cache=True, parallel=True)
 def _integrate_cohort(Y0, P, t0, t_end, t_save, rtol, atol, max_steps, stop_at_end_stage,
                       Ysave, end_age, status, nsteps, mod_idx, mod_tables, mod_group):
@@ -275,7 +363,8 @@ class CohortSolution:
 def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = None,
                  y0: np.ndarray | None = None, t0: float = 0.0, rtol: float = 1e-6, atol: float = 1e-9,
                  max_steps: int = 200_000, stop_at_end_stage: bool = True,
-                 observables: bool = True, modulation=None) -> CohortSolution:
+                 observables: bool = True, modulation=None, noise_seeds: np.ndarray | None = None,
+                 sde_dt: float = 0.25) -> CohortSolution:
     """Integrate every row of ``P`` (one animal or culture well each) from ``t0`` over ``t_save``.
 
     Parameters
@@ -289,6 +378,8 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     stop_at_end_stage : stop each animal at loss of righting reflex (humane end point).
     modulation : (parameter indices (k,), tables (groups, days, k), group of each animal (n,)):
         daily mean fractional inhibition of parameters by drugs; None for no drug.
+    noise_seeds : one integer seed per animal: integrate the within-animal stochastic model
+        (Euler-Maruyama, step ``sde_dt`` days, from birth) instead of the deterministic one.
     """
     P = np.ascontiguousarray(P, dtype=np.float64)
     t_save = np.ascontiguousarray(t_save, dtype=np.float64)
@@ -306,8 +397,13 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     mod_idx, mod_tables, mod_group = modulation
     mod = (np.ascontiguousarray(mod_idx, dtype=np.int64), np.ascontiguousarray(mod_tables, dtype=np.float64),
            np.ascontiguousarray(mod_group, dtype=np.int64))
-    _integrate_cohort(y0, P, float(t0), t_end, t_save, float(rtol), float(atol), int(max_steps),
-                      bool(stop_at_end_stage), Ysave, end_age, status, nsteps, *mod)
+    if noise_seeds is None:
+        _integrate_cohort(y0, P, float(t0), t_end, t_save, float(rtol), float(atol), int(max_steps),
+                          bool(stop_at_end_stage), Ysave, end_age, status, nsteps, *mod)
+    else:
+        _integrate_cohort_sde(y0, P, t_end, t_save, float(sde_dt),
+                              np.ascontiguousarray(noise_seeds, dtype=np.int64), bool(stop_at_end_stage),
+                              Ysave, end_age, status, nsteps, *mod)
     if observables:
         Obs = np.empty((n, t_save.shape[0], mech.N_OBS))
         _observe_cohort(t_save, Ysave, P, Obs, *mod)

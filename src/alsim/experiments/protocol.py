@@ -290,6 +290,7 @@ class Protocol(_Strict):
     sweep: Sweep | None = None
     litters: Litters | None = None
     background_mortality_per_day: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
+    within_animal_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
     groups: Annotated[list[Group], Field(min_length=1)]
 
     @field_validator("readouts")

@@ -147,6 +147,11 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     for i, row in enumerate(design.itertuples(index=False)):
         P[i] = gt.animal_vector(base, row.genotype, row.background, row.sex, streams[i], overrides(row.group),
                                 group_of[row.group].modifications, litter_factor[i])
+    # Within-animal stochasticity (an SDE on misfolded SOD1), seeded from each animal's stream.
+    seeds = None
+    if protocol.within_animal_noise > 0:
+        P[:, prm.IDX["misfold_noise"]] = protocol.within_animal_noise
+        seeds = np.array([streams[i].integers(2**62) for i in range(n)], dtype=np.int64)
     # Matched wild-type reference (typical animal, same background, sex and overrides) for each
     # group and sex: the denominators of MN loss, gliosis and cytokine fold changes.
     ref_keys = sorted({(r.group, r.sex) for r in design.itertuples(index=False)})
@@ -164,7 +169,7 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     for lo in range(0, n, CHUNK):
         hi = min(lo + CHUNK, n)
         mod = None if drugs is None else (drugs[0], drugs[1], group_index[lo:hi])
-        sol = solve_cohort(P[lo:hi], grid, modulation=mod)
+        sol = solve_cohort(P[lo:hi], grid, modulation=mod, noise_seeds=None if seeds is None else seeds[lo:hi])
         obs[lo:hi] = sol.observables
         end_stage[lo:hi] = sol.end_stage_age
         status[lo:hi] = sol.status
