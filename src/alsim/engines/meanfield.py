@@ -104,9 +104,7 @@ def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_e
     k7 = np.empty(n)
     thr = p[mech.P_RIGHTING]
     n_save = t_save.shape[0]
-    for j in range(n_save):
-        for i in range(n):
-            y_save[j, i] = np.nan
+    y_save[:, :] = np.nan
     js = 0
     while js < n_save and t_save[js] < t0:
         js += 1
@@ -219,9 +217,7 @@ def integrate_one(y_init, p, t0, t_end, t_save, rtol, atol, max_steps, stop_at_e
             fac = 5.0
         h *= fac
     if status >= FAILED_NONFINITE:
-        for j in range(n_save):
-            for i in range(n):
-                y_save[j, i] = np.nan
+        y_save[:, :] = np.nan
         end_age = np.nan
     return end_age, status, steps
 
@@ -245,9 +241,7 @@ def integrate_one_sde(y_init, p, t_end, t_save, dt, seed, stop_at_end_stage, y_s
     sigma = p[mech.P_MF_NOISE]
     thr = p[mech.P_RIGHTING]
     n_save = t_save.shape[0]
-    for j in range(n_save):
-        for i in range(n):
-            y_save[j, i] = np.nan
+    y_save[:, :] = np.nan
     js = 0
     t = 0.0
     g_old = mech.innervated_total(y, p) - thr
@@ -296,9 +290,7 @@ def integrate_one_sde(y_init, p, t_end, t_save, dt, seed, stop_at_end_stage, y_s
             if stop_at_end_stage:
                 break
     if status >= FAILED_NONFINITE:
-        for j in range(n_save):
-            for i in range(n):
-                y_save[j, i] = np.nan
+        y_save[:, :] = np.nan
         end_age = np.nan
     return end_age, status, steps
 
