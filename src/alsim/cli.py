@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from .experiments.protocol import ProtocolError, library_names, library_text, load_protocol, protocol_from_dict
@@ -67,7 +68,8 @@ def run_cmd(
     except ProtocolError as e:
         _fail(str(e))
     out_dir = out if out is not None else Path("runs") / proto.name
-    console.print(f"[bold]{proto.name}[/]: {proto.n_animals} animals, {len(proto.groups)} groups, "
+    unit = "wells" if proto.in_culture else "animals"
+    console.print(f"[bold]{proto.name}[/]: {proto.n_animals} {unit}, {len(proto.groups)} groups, "
                   f"{proto.duration_days:g} days, seed {proto.seed}")
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
@@ -116,7 +118,7 @@ def validate_cmd(
     set_: Annotated[list[str], typer.Option("--set", help="parameter override NAME=VALUE (repeatable)")] = [],
     only: Annotated[list[str], typer.Option("--only", help="restrict to these studies (repeatable)")] = [],
 ) -> None:
-    """Run the calibration studies (T1-T4) and the claims table (C1-C6 and genetics), and print
+    """Run the calibration studies (T1-T4) and the claims table (C1-C8, genetics, Scott null), and print
     target, simulated, tolerance and pass/fail per row; exit 1 if any row fails."""
     from .experiments.validation import validate
 
@@ -142,7 +144,7 @@ def validate_cmd(
     for r in rows:
         sim = f"{r.simulated:.3g}" if abs(r.simulated) < 1e4 else f"{r.simulated:.3e}"
         tol = f"[{r.low:.3g}, {r.high:.3g}]"
-        table.add_row(r.id, r.quantity, r.target, sim, tol,
+        table.add_row(r.id, escape(r.quantity), r.target, sim, tol,
                       "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", r.source)
     wide.print(table)
     failed = [r.id for r in rows if not r.passed]
@@ -223,6 +225,9 @@ def params_cmd(
     """List the model parameters with unit, range, basis and source."""
     from .biology.parameters import PARAMETERS
 
+    known = sorted({p.mechanism for p in PARAMETERS})
+    if mechanism is not None and mechanism not in known:
+        _fail(f"--mechanism: unknown mechanism {mechanism!r} (known: {', '.join(known)})")
     table = Table("name", "value", "unit", "range", "basis", "mechanism", "source")
     for p in PARAMETERS:
         if mechanism is None or p.mechanism == mechanism:
