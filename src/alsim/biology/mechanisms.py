@@ -260,16 +260,6 @@ def dying_fraction(y, p, ap_ff, ap_fr, ap_s):
 
 # ---------------------------------------------------------- fast signals (QSS)
 @njit(cache=True)
-def wild_type_levels(p, out):
-    """Wild-type quasi-steady levels of TNF, IL-1beta, MCP-1, IL-10, IL-4 (pg/mL) into out[0:5]."""
-    out[0] = quasi_steady(p[P_TNF_B], p[P_TNF_T])
-    out[1] = quasi_steady(p[P_IL1_B], p[P_IL1_T])
-    out[2] = quasi_steady(p[P_MCP_B], p[P_MCP_T])
-    out[3] = quasi_steady(p[P_IL10_B], p[P_IL10_T])
-    out[4] = quasi_steady(p[P_IL4_B], p[P_IL10_T])
-
-
-@njit(cache=True)
 def fast_signals(y, p, sig):
     """All quasi-steady signals and per-type hazards of one compartment into ``sig``.
 
@@ -296,8 +286,8 @@ def fast_signals(y, p, sig):
 
     if p[P_CULTURE] > 0.5:  # glia of a culture well: present or not, at culture density
         dens = p[P_CULT_DENSITY]
-        m1 = m1 * dens
-        m2 = m2 * dens
+        m1 = m1 * dens * p[P_MG_PRESENT]
+        m2 = m2 * dens * p[P_MG_PRESENT]
         ast = ast * dens * p[P_AST_PRESENT]
     il10 = quasi_steady(p[P_IL10_B] + p[P_IL10_M2] * m2, p[P_IL10_T])
     il4 = quasi_steady(p[P_IL4_B] + p[P_IL4_M2] * m2, p[P_IL10_T])
@@ -362,7 +352,6 @@ def fast_signals(y, p, sig):
     sig[SG_B_MN] = b_mn
     sig[SG_B_AST] = b_ast
     sig[SG_B_MG] = b_mg
-    # fold excesses used by glia (stored in spare slots would bloat; recomputed by caller)
     return tnf_wt, il1_wt, il4_wt
 
 
