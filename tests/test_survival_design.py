@@ -36,6 +36,18 @@ def test_arm_statistics_match_lifelines():
     assert res.loc["trt", "hr_low"] < hr < res.loc["trt", "hr_high"]
 
 
+def test_cox_without_a_finite_estimate_is_reported_not_printed():
+    """No events in an arm, or complete separation, has no finite Cox maximum: say so, give no HR."""
+    a = _table(other_rate=1e-9)
+    sep = a.assign(end_stage_d=np.where(a.group == "trt", a.end_stage_d + 200, a.end_stage_d))
+    row = arm_statistics(sep, "ctrl", "survival", follow_up=1000.0).set_index("group").loc["trt"]
+    assert np.isnan(row.hazard_ratio) and "separated" in row.hr_note
+    row = arm_statistics(sep, "ctrl", "survival", follow_up=200.0).set_index("group").loc["trt"]
+    assert np.isnan(row.hazard_ratio) and row.hr_note == "not estimable: no events in this arm"
+    row = arm_statistics(a, "ctrl", "survival", follow_up=200.0).set_index("group").loc["trt"]
+    assert row.hr_note == "" and np.isfinite(row.hazard_ratio)
+
+
 def test_non_als_deaths_are_censored_unless_counted():
     a = _table(other_rate=0.01)
     t, e = durations_events(a, "survival", 200.0)
@@ -91,3 +103,15 @@ def test_design_study_litters_inflate_false_positives():
     assert abs(balanced - 0.05) < 0.025
     assert whole > matched + 0.03
     assert res.power.power.is_monotonic_increasing or res.power.power.iloc[-1] >= res.power.power.iloc[0]
+
+
+def test_t_test_on_censored_survival_warns():
+    """Welch's t on ages cannot see censoring (non-ALS deaths): the design result says so."""
+    from alsim.experiments.design import design_study
+    from alsim.experiments.protocol import load_protocol
+
+    proto = load_protocol("design-minocycline")
+    assert proto.background_mortality_per_day > 0
+    res = design_study(proto, [10], studies=100, test="t")
+    assert len(res.notes) == 1 and "censored" in res.notes[0] and "log-rank" in res.notes[0]
+    assert design_study(proto, [10], studies=100).notes == ()

@@ -202,6 +202,8 @@ def design_cmd(
     for r in res.false_positives.itertuples(index=False):
         fp.add_row(r.design, f"{100 * r.false_positive_rate:.1f} %")
     console.print(fp)
+    for note in res.notes:
+        console.print(f"[yellow]warning:[/yellow] {note}")
     console.print(f"wrote {out_dir}/ in {res.wall_time_s:.1f} s ({studies} studies per group size)")
 
 

@@ -9,6 +9,8 @@ Animals that never reach the event within follow-up are censored at the end.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
@@ -38,6 +40,25 @@ def durations_events(animals: pd.DataFrame, endpoint: str, follow_up: float,
     return time, event
 
 
+def _cox_vs_control(df: pd.DataFrame, alpha: float) -> dict:
+    """Cox hazard ratio of the arm vs control with CI, or NaN and the reason when the partial
+    likelihood has no finite maximum (no events in an arm; complete separation of the arms)."""
+    ev_arm = int(df.loc[df.arm == 1, "E"].sum())
+    ev_ctrl = int(df.loc[df.arm == 0, "E"].sum())
+    if ev_arm == 0 or ev_ctrl == 0:
+        return {"hr_note": "not estimable: no events in " + ("this arm" if ev_arm == 0 else "the control arm")}
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
+        warnings.simplefilter("ignore")  # convergence trouble is judged from the estimate below
+        cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
+    with np.errstate(over="ignore"):
+        hr = float(np.exp(cph.params_["arm"]))
+        lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+    if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4:
+        return {"hr_note": "not estimable: the arms are completely separated (every event of one arm "
+                           "precedes every event of the other)"}
+    return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi)}
+
+
 def arm_statistics(animals: pd.DataFrame, control: str, endpoint: str = "survival",
                    follow_up: float = np.inf, count_non_als: bool = False, alpha: float = 0.05) -> pd.DataFrame:
     """Per arm: n, events, KM median with CI; for each non-control arm, log-rank p and Cox HR vs control."""
@@ -52,18 +73,14 @@ def arm_statistics(animals: pd.DataFrame, control: str, endpoint: str = "surviva
         row = {"group": g, "endpoint": endpoint, "n": int(m.sum()), "events": int(e_all[m].sum()),
                "median_d": float(kmf.median_survival_time_),
                "median_low_d": float(ci.iloc[0, 0]), "median_high_d": float(ci.iloc[0, 1]),
-               "logrank_p": np.nan, "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan}
+               "logrank_p": np.nan, "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": ""}
         if g != control:
             lr = logrank_test(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl])
             row["logrank_p"] = float(lr.p_value)
             sub = np.concatenate([np.nonzero(m)[0], np.nonzero(ctrl)[0]])
             df = pd.DataFrame({"T": t_all[sub], "E": e_all[sub].astype(int),
                                "arm": np.r_[np.ones(m.sum()), np.zeros(ctrl.sum())]})
-            if df["E"].sum() > 1:
-                cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
-                row["hazard_ratio"] = float(cph.hazard_ratios_["arm"])
-                lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
-                row["hr_low"], row["hr_high"] = float(lo), float(hi)
+            row.update(_cox_vs_control(df, alpha))
         rows.append(row)
     return pd.DataFrame(rows)
 

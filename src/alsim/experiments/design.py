@@ -32,6 +32,7 @@ class DesignResult:
     control: str
     treatment: str
     wall_time_s: float
+    notes: tuple[str, ...] = ()
 
 
 def _arms(protocol: Protocol) -> tuple[str, str]:
@@ -70,6 +71,10 @@ def design_study(protocol: Protocol, ns: list[int], studies: int = 2000, alpha: 
     t, e = durations_events(animals, "survival", follow)
     is_c = (animals.group == control).to_numpy()
     is_t = (animals.group == treatment).to_numpy()
+    notes = []
+    if test == "t" and not e.all():
+        notes.append(f"Welch's t treats the {int((~e).sum())} of {e.size} censored animals (non-ALS deaths, "
+                     f"or alive at day {follow:g}) as if they had reached end stage then; use the log-rank test")
     power = [resample_power(t[is_c], e[is_c], t[is_t], e[is_t], n, studies, alpha, rng, test) for n in ns]
     effect = float(np.nanmean(animals.loc[is_t, "end_stage_d"]) - np.nanmean(animals.loc[is_c, "end_stage_d"]))
 
@@ -118,4 +123,4 @@ def design_study(protocol: Protocol, ns: list[int], studies: int = 2000, alpha: 
     fp["alpha"] = alpha
     fp["studies"] = studies
     return DesignResult(table, n_for_power(np.array(ns), np.array(power)), fp, effect, control, treatment,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, tuple(notes))
