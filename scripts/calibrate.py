@@ -32,7 +32,10 @@ FIT = ["misfold_growth", "misfold_nucleation", "withdrawal_threshold_ff", "apopt
        "righting_threshold", "umn_threshold", "b6_misfold_factor", "female_misfold_factor_b6sjl",
        "astro_mutant_drive", "m1_activation_rate", "apoptosis_rate_max",
        "g37r_misfold_factor", "m2_to_m1_rate", "ros_mutant_microglia_gain", "damp_per_withdrawal",
-       "microglia_mutant_activation_weight", "stress_ros", "stress_toxic_factor"]
+       "microglia_mutant_activation_weight", "stress_ros", "stress_toxic_factor",
+       "microglia_contact_saturation", "cytokine_receptor_saturation", "vulnerability_ratio_s",
+       "stress_protection", "astro_cytokine_drive", "vulnerability_ratio_fr", "inflammation_type_selectivity",
+       "misfold_rel_mg", "toxic_factor_reactive_gain"]
 
 # (readout, low, high, scale): the band is CALIBRATION.md's tolerance narrowed by a margin
 # for cohort sampling noise; the loss is the squared distance outside the band / scale.
@@ -42,6 +45,8 @@ TARGETS = [
     ("female_gain_b6sjl", 0.02, 0.06, 0.005),        # T1: +1 to +7 %
     ("onset_d", 94.0, 106.0, 2.0),                   # T1: 90-110 d
     ("denervation_onset_ff_d", 40.0, 55.0, 2.0),     # T2: 35-60 d
+    ("denervation_onset_fr_d", 68.0, 95.0, 2.0),     # T2: FR units follow near onset (Pun 2006: ~P80-90)
+    ("denervation_onset_s_d", 100.0, 250.0, 2.0),    # T2: S units resist until late (after onset)
     ("astrogliosis_onset_d", 65.0, 85.0, 2.0),       # T2: 60-90 d
     ("microgliosis_onset_d", 75.0, 90.0, 2.0),       # T2: 70-95 d
     ("alpha_mn_loss_100d", 0.36, 0.60, 0.02),        # T2: 30-65 %
@@ -53,6 +58,17 @@ TARGETS = [
     ("cd11b_early_phase_change", -0.07, 0.07, 0.02), # within +/- 15 %
     ("cd11b_survival_gain", 0.27, 0.40, 0.02),       # +20 to +45 %
     ("cd11b_late_share", 0.80, 10.0, 0.05),          # at least three quarters in the late phase
+    # Yamanaka et al. 2008 (claim C2b): GFAP-Cre leaves onset alone and slows progression
+    ("gfap_onset_change", -0.05, 0.05, 0.01),        # claim: within +/- 10 %
+    ("gfap_survival_gain", 0.13, 1.0, 0.02),         # claim: > +10 %
+    # Negative controls (CALIBRATION.md "Known null results") and the levers that must still work
+    ("tnf_ko_change", -0.03, 0.03, 0.01),            # Gowing 2006: no change (claim +/- 5 %)
+    ("ablation_change", -0.03, 0.03, 0.01),          # Gowing 2008: no change (claim +/- 5 %)
+    ("minocycline_change", -0.06, 0.06, 0.01),       # Scott 2008: < 10 %
+    ("celecoxib_change", -0.06, 0.06, 0.01),         # Scott 2008: < 10 %
+    ("nox2_ko_change", 0.06, 10.0, 0.01),            # Wu 2006; Marden 2007: survival extended
+    ("no_feedback_change", 0.10, 1.0, 0.05),         # C7: removing the loop slows progression (end stage still reached)
+    ("nfkb_early_change", 0.06, 10.0, 0.01),         # C8, Frakes 2014: early NF-kB inhibition helps
 ]
 
 ORDER = ["denervation_onset_ff_d", "astrogliosis_onset_d", "microgliosis_onset_d",
@@ -60,6 +76,7 @@ ORDER = ["denervation_onset_ff_d", "astrogliosis_onset_d", "microgliosis_onset_d
 
 GRID = np.arange(0.0, 400.0, 1.0)
 GRID_G37R = np.arange(0.0, 700.0, 1.0)
+GRID_LONG = np.arange(0.0, 401.0, 1.0)
 CASES = [("B6SJL", "male"), ("B6SJL", "female"), ("C57BL/6", "male"), ("C57BL/6", "female")]
 
 
@@ -77,21 +94,54 @@ def typical_readouts(base: np.ndarray) -> dict[str, float]:
     out["end_stage_b6"] = float(np.mean(sol.end_stage_age[2:]))
     out["female_gain_b6sjl"] = float(sol.end_stage_age[1] / sol.end_stage_age[0] - 1)
     out.update(t3_readouts(base))
+    out.update(null_readouts(base))
+    return out
+
+
+def null_readouts(base: np.ndarray) -> dict[str, float]:
+    """Survival change of the typical B6SJL male G93A animal under the single-lever experiments
+    of the claims table (knockouts, microglial ablation, drugs from the built-in protocols)."""
+    from alsim.experiments.protocol import load_protocol
+    from alsim.experiments.runner import drug_modulation
+
+    def vec(mods=None, overrides=None):
+        return gt.animal_vector(base, "SOD1-G93A", "B6SJL", "male", None, overrides=overrides,
+                                modifications=mods)
+
+    no_loop = {"damp_per_withdrawal": 0.0, "damp_per_death": 0.0, "esod_activation_weight": 0.0}
+    P = np.array([vec(), vec(gt.Modifications(knockouts=("TNF",))),
+                  vec(overrides={"microglia_ablation_fraction": 0.5, "microglia_ablation_start": 60.0}),
+                  vec(gt.Modifications(knockouts=("NOX2",))), vec(overrides=no_loop)])
+    end = solve_cohort(P, GRID_LONG, observables=False).end_stage_age
+    out = {key: float(e / end[0] - 1.0) if np.isfinite(e) else 2.0
+           for key, e in zip(("tnf_ko_change", "ablation_change", "nox2_ko_change", "no_feedback_change"), end[1:])}
+    for name, keys in (("scott-2008-null", ("minocycline_change", "celecoxib_change")),
+                       ("c8-anti-inflammatory-timing", ("nfkb_early_change",))):
+        proto = load_protocol(name)
+        idx, tables = drug_modulation(proto)
+        rows = np.arange(1, 1 + len(keys))
+        Pd = np.array([vec()] * (1 + len(keys)))
+        e = solve_cohort(Pd, GRID_LONG, observables=False, t_end=float(tables.shape[1] - 1),
+                         modulation=(idx, tables, np.concatenate([[0], rows]))).end_stage_age
+        out.update({k: float(e[r] / e[0] - 1.0) if np.isfinite(e[r]) else 2.0 for k, r in zip(keys, rows)})
     return out
 
 
 def t3_readouts(base: np.ndarray) -> dict[str, float]:
-    """Typical LoxSOD1-G37R animal (C57BL/6 male) with and without CD11b-Cre (efficiency 0.5)."""
+    """Typical LoxSOD1-G37R animal (C57BL/6 male) without Cre, with CD11b-Cre and with GFAP-Cre
+    (each at its driver's default efficiency)."""
     cre = gt.Modifications(cre=(("CD11b-Cre", gt.CRE_DRIVERS["CD11b-Cre"].default_efficiency),))
+    gfap = gt.Modifications(cre=(("GFAP-Cre", gt.CRE_DRIVERS["GFAP-Cre"].default_efficiency),))
     P = np.array([gt.animal_vector(base, "LoxSOD1-G37R", "C57BL/6", "male", None),
-                  gt.animal_vector(base, "LoxSOD1-G37R", "C57BL/6", "male", None, modifications=cre)])
-    R = np.array([gt.animal_vector(base, "WT", "C57BL/6", "male", None)] * 2)
+                  gt.animal_vector(base, "LoxSOD1-G37R", "C57BL/6", "male", None, modifications=cre),
+                  gt.animal_vector(base, "LoxSOD1-G37R", "C57BL/6", "male", None, modifications=gfap)])
+    R = np.array([gt.animal_vector(base, "WT", "C57BL/6", "male", None)] * 3)
     sol = solve_cohort(P, GRID_G37R)
     ref = solve_cohort(R, GRID_G37R, stop_at_end_stage=False).observables
     days = GRID_G37R[21:]
     w = sol.observables[:, days.astype(int), mech.OBS_NAMES.index("body_weight_g")]
     r = ro.animal_readouts(GRID_G37R, sol.observables, mech.OBS_NAMES, sol.end_stage_age, days, w, ref)
-    base_end, cre_end = sol.end_stage_age
+    base_end, cre_end, gfap_end = sol.end_stage_age
     gain = cre_end - base_end
     return {
         "g37r_end_stage": float(base_end),
@@ -99,6 +149,8 @@ def t3_readouts(base: np.ndarray) -> dict[str, float]:
         "cd11b_early_phase_change": float(r["early_phase_d"][1] / r["early_phase_d"][0] - 1),
         "cd11b_survival_gain": float(gain / base_end),
         "cd11b_late_share": float((r["late_phase_d"][1] - r["late_phase_d"][0]) / gain) if gain > 0 else 0.0,
+        "gfap_onset_change": float(r["onset_d"][2] / r["onset_d"][0] - 1),
+        "gfap_survival_gain": float(gfap_end / base_end - 1) if np.isfinite(gfap_end) else 2.0,
     }
 
 

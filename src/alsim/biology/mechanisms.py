@@ -117,6 +117,8 @@ P_ABL_FRAC, P_ABL_START = _P["microglia_ablation_fraction"], _P["microglia_ablat
 P_BAX_DEP = _P["apoptosis_bax_dependence"]
 P_TF_IN, P_WD_BAX = _P["toxic_factor_interneuron_weight"], _P["withdrawal_bax_dependence"]
 P_MF_NOISE = _P["misfold_noise"]
+P_CONTACT_K, P_CYT_K = _P["microglia_contact_saturation"], _P["cytokine_receptor_saturation"]
+P_INFL_SEL = _P["inflammation_type_selectivity"]
 
 
 # ------------------------------------------------------------ building blocks
@@ -156,6 +158,12 @@ def mutant_burden(load, expression, soluble_share):
 def quasi_steady(production_per_min, half_life_min):
     """Concentration at quasi-steady state, c = P t_half / ln 2 (first-order clearance)."""
     return production_per_min * half_life_min / LN2
+
+
+@njit(cache=True, inline="always")
+def saturating(x, k):
+    """x / (1 + x/k): linear for x << k, levelling off at k (occupancy of a limited target)."""
+    return x / (1.0 + x / k)
 
 
 @njit(cache=True, inline="always")
@@ -199,12 +207,23 @@ def mn_stress(s_mn, toxic_factor, cytokine_excess, ros_fold, glu_excess, il10_ex
     Cell-autonomous misfolded SOD1 (C2, C5), the astrocyte toxic factor (C4),
     TNF-alpha/IL-1beta (C3), NOX2-derived reactive species (Beers 2006 PNAS),
     excitotoxicity from lost GLT-1 (Rothstein 1995), divided by the relief from
-    protective microglial signals (IL-10/IL-4/IGF-1; Beers 2008 PNAS).
+    protective microglial signals (IL-10/IL-4/IGF-1; Beers 2008 PNAS). The
+    cytokine insult saturates at receptor occupancy, so TNF-alpha and IL-1beta
+    stand in for each other (TNF-alpha deletion changes nothing: Gowing et al.
+    2006 J Neurosci).
+
+    Returns two parts: the insults to which motor-unit
+    types differ in vulnerability (mutant SOD1 inside the MN, the astrocyte
+    factor, excitotoxicity: FF first, S last; Pun et al. 2006 Nat Neurosci;
+    Saxena et al. 2009 Nat Neurosci), and the inflammatory insults
+    (cytokines, NOX2-derived oxidants), whose selectivity is a parameter.
     """
     ros_ex = ros_fold - 1.0 if ros_fold > 1.0 else 0.0
-    raw = (p[P_W_CELL] * s_mn + p[P_W_TF] * toxic_factor + p[P_W_CYT] * cytokine_excess
-           + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu_excess)
-    return raw / (1.0 + p[P_W_PROT] * il10_excess)
+    cyt = saturating(cytokine_excess, p[P_CYT_K])
+    relief = 1.0 + p[P_W_PROT] * il10_excess
+    selective = (p[P_W_CELL] * s_mn + p[P_W_TF] * toxic_factor + p[P_W_GLU] * glu_excess) / relief
+    inflammatory = (p[P_W_CYT] * cyt + p[P_W_ROS] * ros_ex) / relief
+    return selective, inflammatory
 
 
 @njit(cache=True, inline="always")
@@ -296,7 +315,10 @@ def fast_signals(y, p, sig):
     tnf = p[P_TNF_DOSE] * quasi_steady(p[P_TNF_B] + (p[P_TNF_M1] * m1 + p[P_TNF_A] * ast) * supp, p[P_TNF_T])
     il1 = quasi_steady(p[P_IL1_B] + (p[P_IL1_M1] * m1 + p[P_IL1_A] * ast) * supp, p[P_IL1_T])
     mcp = quasi_steady(p[P_MCP_B] + p[P_MCP_A] * ast + p[P_MCP_M1] * m1, p[P_MCP_T])
-    ros = 1.0 + p[P_NOX2] * p[P_ROS_M1] * m1 * (1.0 + p[P_ROS_GAIN] * b_mg)
+    # Contact saturation: a MN is reached by a limited number of microglia, so the insult
+    # levels off with their density but scales in full with each cell's NOX2 output,
+    # which its own mutant SOD1 raises (Harraz et al. 2008; Gowing et al. 2008 null).
+    ros = 1.0 + p[P_NOX2] * p[P_ROS_M1] * saturating(m1, p[P_CONTACT_K]) * (1.0 + p[P_ROS_GAIN] * b_mg)
     if p[P_CULTURE] > 0.5:
         tf = y[TF_MEDIUM]  # accumulated in the medium (toxic_factor_output / clearance)
     else:
@@ -304,24 +326,33 @@ def fast_signals(y, p, sig):
     glu = glutamate_excess(ast, p[P_GLT_LOSS])
     cyt_ex = fold_excess(tnf, tnf_wt) + fold_excess(il1, il1_wt)
     ros_ex = ros - 1.0
-    stress = mn_stress(b_mn, tf, cyt_ex, ros, glu, il10_ex, p)
+    sel, infl = mn_stress(b_mn, tf, cyt_ex, ros, glu, il10_ex, p)
+    stress = sel + infl
     # Interneurons: not touched by the MN-selective factor nor by MN-type mutant
     # vulnerability, only by the non-selective insults (Nagai 2007; Di Giorgio 2007).
-    stress_in = ((p[P_W_CYT] * cyt_ex + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu + p[P_TF_IN] * tf)
+    stress_in = ((p[P_W_CYT] * saturating(cyt_ex, p[P_CYT_K]) + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu + p[P_TF_IN] * tf)
                  / (1.0 + p[P_W_PROT] * il10_ex))
 
     n = p[P_HILL]
     thr = p[P_WD_THR]
     wd_max = p[P_WD_MAX] * (1.0 - p[P_WD_BAX] + p[P_WD_BAX] * p[P_BAX])  # Bax-independent by default
-    wd_ff = wd_max * hill(stress, thr, n)
-    wd_fr = wd_max * hill(stress, thr * p[P_RATIO_FR], n)
-    wd_s = wd_max * hill(stress, thr * p[P_RATIO_S], n)
+    # Each type meets its own threshold (thr x ratio); the inflammatory part weighs
+    # ratio^(1 - selectivity) times more on resistant types: at selectivity 0 it harms
+    # S as much as FF, at 1 it is as type-selective as the intrinsic insults.
+    r_fr = p[P_RATIO_FR]
+    r_s = p[P_RATIO_S]
+    st_ff = sel + infl
+    st_fr = sel + infl * r_fr ** (1.0 - p[P_INFL_SEL])
+    st_s = sel + infl * r_s ** (1.0 - p[P_INFL_SEL])
+    wd_ff = wd_max * hill(st_ff, thr, n)
+    wd_fr = wd_max * hill(st_fr, thr * r_fr, n)
+    wd_s = wd_max * hill(st_s, thr * r_s, n)
     athr = p[P_AP_THR]
     # C6: the apoptotic hazard runs through Bax (Gould 2006); the Bax-dependent share is a parameter
     bax = (1.0 - p[P_BAX_DEP] + p[P_BAX_DEP] * p[P_BAX]) * p[P_AP_MAX]
-    ap_ff = bax * hill(stress, athr, n)
-    ap_fr = bax * hill(stress, athr * p[P_RATIO_FR], n)
-    ap_s = bax * hill(stress, athr * p[P_RATIO_S], n)
+    ap_ff = bax * hill(st_ff, athr, n)
+    ap_fr = bax * hill(st_fr, athr * r_fr, n)
+    ap_s = bax * hill(st_s, athr * r_s, n)
     ap_in = bax * hill(stress_in, athr * p[P_IN_RATIO], n)
 
     sh_ff = p[P_SHARE_FF]
@@ -397,7 +428,13 @@ def rhs(t, y, p, dy, sig):
     activating = primed + p[P_ESOD_W] * y[ESOD]
     drive1 = p[P_M1_ACT] * activating * sig[SG_SUPP]
     drive2 = p[P_M2_ACT] * (damp + fold_excess(sig[SG_IL4], il4_wt))
-    conv = p[P_M2_TO_M1] * (b_mg * damp + tnf_ex)
+    # The protective-to-toxic switch needs both hits: mutant SOD1 inside the microglia
+    # (wild-type microglia stay protective: Beers et al. 2006 PNAS; Boillee et al. 2006)
+    # and damage or pro-inflammatory signals, where TNF-alpha and IL-1beta both act
+    # through NF-kB on saturable receptors, so either nearly suffices (TNF-alpha deletion
+    # changes nothing: Gowing 2006).
+    cyt_signal = saturating(tnf_ex + il1_ex, p[P_CYT_K])
+    conv = p[P_M2_TO_M1] * b_mg * (damp + cyt_signal)
     microglia_transitions(m0, m1, m2, drive1, drive2, conv, p[P_MG_RES], dy[M0:M2 + 1])
     room = 1.0 - m_tot / p[P_MG_CAP]
     if room < 0.0:
@@ -414,9 +451,9 @@ def rhs(t, y, p, dy, sig):
     dy[M2] += (prolif - turn) * m2
 
     # C3: astrocyte reactivity from own mutant SOD1 (Feeney 2001; Nagai 2007)
-    # and IL-1/TNF/C1q from microglia (Liddelow 2017).
+    # and IL-1/TNF (saturable receptors, as above) and C1q from microglia (Liddelow 2017).
     ast = y[AST]
-    drive_a = p[P_A_MUT] * sig[SG_B_AST] + p[P_A_CYT] * (tnf_ex + il1_ex) + p[P_A_C1Q] * m1
+    drive_a = p[P_A_MUT] * sig[SG_B_AST] + p[P_A_CYT] * cyt_signal + p[P_A_C1Q] * m1
     dy[AST] = p[P_A_RATE] * drive_a * (1.0 - ast) - p[P_A_RES] * ast
 
     # C1/C6: Bax-dependent apoptosis of somas; Bax-independent axon withdrawal.

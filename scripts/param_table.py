@@ -1,0 +1,94 @@
+"""Regenerate the parameter tables of docs/model.md from parameters.yaml.
+
+Usage:  python scripts/param_table.py
+
+Values, units, ranges, basis and sources come from the YAML file (the single
+source of truth); the mathematical symbol of each parameter is kept from the
+existing table (new parameters take theirs from NEW_SYMBOLS). The short
+per-section tables (symbol, parameter, value, unit, basis) are refreshed in
+place. A test holds the tables to the YAML file, so rerun this after calibrating.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from alsim.biology.parameters import PARAMETERS
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
+HEADER = "| # | parameter | symbol | value | unit | range | basis | conf. | mechanism | source |"
+NEW_SYMBOLS = {"microglia_contact_saturation": "$K_{contact}$", "cytokine_receptor_saturation": "$K_{cyt}$",
+               "inflammation_type_selectivity": "$\\epsilon$"}
+ROW = re.compile(r"^\| (\d+) \| `([a-z0-9_]+)` \| ([^|]*) \|")
+SECTION_ROW = re.compile(r"^\| ([^|]+) \| `([a-z0-9_]+)` \| [^|]+ \| [^|]+ \| (?:sourced|calibrated) \|$")
+
+
+def table_rows(symbols: dict[str, str]) -> list[str]:
+    rows = [HEADER, "|---|---|---|---|---|---|---|---|---|---|"]
+    for i, p in enumerate(PARAMETERS):
+        sym = symbols.get(p.name) or NEW_SYMBOLS.get(p.name, "")
+        rows.append(f"| {i} | `{p.name}` | {sym} | {p.value:g} | {p.unit} | {p.range[0]:g} – {p.range[1]:g} "
+                    f"| {p.basis} | {p.confidence} | {p.mechanism} | {p.source} |")
+    return rows
+
+
+def replace_table(lines: list[str], after: str, rows: list[str]) -> None:
+    """Replace the markdown table that follows the line starting with ``after``."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(after))
+    while not lines[start].lstrip().startswith("|"):
+        start += 1
+    end = start
+    while end < len(lines) and lines[end].lstrip().startswith("|"):
+        end += 1
+    lines[start:end] = rows
+
+
+def calibration_tables(lines: list[str], symbols: dict[str, str]) -> None:
+    """The fitting targets (from scripts/calibrate.py) and the calibrated parameters of section 21."""
+    import calibrate
+
+    rows = ["| target | band | scale | tolerance or source |", "|---|---|---|---|"]
+    notes = {}
+    for line in Path(calibrate.__file__).read_text().split("\n"):
+        m = re.match(r'\s*\("(\w+)",.*\),\s*#\s*(.*)$', line)
+        if m:
+            notes[m.group(1)] = m.group(2)
+    for key, low, high, scale in calibrate.TARGETS:
+        rows.append(f"| `{key}` | {low:g} – {high:g} | {scale:g} | {notes.get(key, '')} |")
+    replace_table(lines, "   | target | band | scale |", ["   " + r for r in rows])
+    cal = [p for p in PARAMETERS if p.basis == "calibrated"]
+    replace_table(lines, "Calibrated parameters and their current values:",
+                  ["| symbol | parameter | value | unit | basis |", "|---|---|---|---|---|"]
+                  + [f"| {symbols.get(p.name) or NEW_SYMBOLS.get(p.name, '')} | `{p.name}` | {p.value:g} | {p.unit} "
+                     f"| {p.basis} |" for p in cal])
+
+
+def main() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    lines = DOC.read_text().split("\n")
+    start = lines.index(HEADER)
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    symbols = {m.group(2): m.group(1).strip() for line in lines if (m := SECTION_ROW.match(line))}
+    symbols.update({m.group(2): m.group(3).strip() for line in lines[start:end] if (m := ROW.match(line))})
+    lines[start:end] = table_rows(symbols)
+    calibration_tables(lines, symbols)
+    n_cal = sum(p.basis == "calibrated" for p in PARAMETERS)
+    lines = [re.sub(r"^Of the \d+ parameters, \d+ are", f"Of the {len(PARAMETERS)} parameters, {n_cal} are", line)
+             for line in lines]
+    by_name = {p.name: p for p in PARAMETERS}
+    for i, line in enumerate(lines):
+        m = SECTION_ROW.match(line)
+        if m and m.group(2) in by_name:
+            p = by_name[m.group(2)]
+            lines[i] = f"| {m.group(1)} | `{p.name}` | {p.value:g} | {p.unit} | {p.basis} |"
+    DOC.write_text("\n".join(lines))
+    print(f"{DOC.name}: {len(PARAMETERS)} parameters")
+
+
+if __name__ == "__main__":
+    main()
