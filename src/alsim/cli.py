@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -156,7 +157,7 @@ def validate_cmd(
 @app.command("design")
 def design_cmd(
     protocol: Annotated[str, typer.Argument(help="protocol with a control and one treatment arm")],
-    n: Annotated[str, typer.Option(help="animals per arm to evaluate, comma-separated")] = "5,10,15,20,30,40,60",
+    n: Annotated[str, typer.Option(help="animals per arm to evaluate, comma-separated")] = "5,10,15,20,30,40,60,80,120,160",
     studies: Annotated[int, typer.Option(help="simulated studies per group size")] = 2000,
     alpha: Annotated[float, typer.Option(help="significance level")] = 0.05,
     test: Annotated[str, typer.Option(help="logrank (time-to-event) or t (Welch, on survival ages)")] = "logrank",
@@ -196,8 +197,8 @@ def design_cmd(
     for r in res.power.itertuples(index=False):
         table.add_row(str(r.n_per_arm), f"{100 * r.power:.1f} %")
     console.print(table)
-    console.print(f"simulated effect on mean survival: {res.effect_d:+.1f} d; "
-                  f"n per arm for 80 % power: {res.n_for_80:g}")
+    n80 = f"{res.n_for_80:g}" if np.isfinite(res.n_for_80) else f"not reached with {max(ns)} per arm"
+    console.print(f"simulated effect on mean survival: {res.effect_d:+.1f} d; n per arm for 80 % power: {n80}")
     fp = Table("design with no true effect", "false-positive rate")
     for r in res.false_positives.itertuples(index=False):
         fp.add_row(r.design, f"{100 * r.false_positive_rate:.1f} %")
