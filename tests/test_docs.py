@@ -11,7 +11,8 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 def test_parameter_table_matches_the_parameter_file():
     rows = {}
     for line in DOC.read_text().split("\n"):
-        m = re.match(r"^\| (\d+) \| `([a-z0-9_]+)` \| [^|]* \| ([^|]+) \| [^|]* \| [^|]* \| (sourced|calibrated) \|", line)
+        m = re.match(r"^\| (\d+) \| `([a-z0-9_]+)` \| [^|]* \| ([^|]+) \| [^|]* \| [^|]* "
+                     r"\| (sourced|calibrated) \|", line)
         if m:
             rows[m.group(2)] = (int(m.group(1)), float(m.group(3)), m.group(4))
     assert len(rows) == len(PARAMETERS), "rerun scripts/param_table.py"

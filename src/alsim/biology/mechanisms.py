@@ -330,8 +330,8 @@ def fast_signals(y, p, sig):
     stress = sel + infl
     # Interneurons: not touched by the MN-selective factor nor by MN-type mutant
     # vulnerability, only by the non-selective insults (Nagai 2007; Di Giorgio 2007).
-    stress_in = ((p[P_W_CYT] * saturating(cyt_ex, p[P_CYT_K]) + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu + p[P_TF_IN] * tf)
-                 / (1.0 + p[P_W_PROT] * il10_ex))
+    stress_in = ((p[P_W_CYT] * saturating(cyt_ex, p[P_CYT_K]) + p[P_W_ROS] * ros_ex
+                  + p[P_W_GLU] * glu + p[P_TF_IN] * tf) / (1.0 + p[P_W_PROT] * il10_ex))
 
     n = p[P_HILL]
     thr = p[P_WD_THR]
