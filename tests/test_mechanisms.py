@@ -120,3 +120,35 @@ def test_toxic_factor_is_motor_neuron_selective_input():
     """C4: the astrocyte factor enters MN stress only through stress_toxic_factor."""
     p = typical(stress_toxic_factor=0.0)
     assert mech.mn_stress(0.2, 5.0, 0.0, 1.0, 0.0, 0.0, p) == mech.mn_stress(0.2, 0.0, 0.0, 1.0, 0.0, 0.0, p)
+
+
+def _ros_excess(m1, expr_mg):
+    p = typical()
+    p[mech.P_EXPR_MG] = expr_mg
+    y = mech.initial_state()
+    y[mech.M1] = m1
+    y[mech.S_MG] = 0.5
+    sig = np.zeros(mech.N_SIGNALS)
+    mech.fast_signals(y, p, sig)
+    return sig[mech.SG_ROS] - 1.0, sig[mech.SG_B_MG]
+
+
+def test_microglial_insult_saturates_with_density_but_not_with_mutant_sod1_per_cell():
+    """Contact saturation: doubling activated microglia adds little oxidant insult (Gowing et al.
+    2008 J Neurosci: halving microglia changed nothing), while each cell's output scales with its
+    own mutant SOD1 (Harraz et al. 2008 J Clin Invest; Boillee et al. 2006 Science)."""
+    one, b1 = _ros_excess(1.0, 1.0)
+    two, _ = _ros_excess(2.0, 1.0)
+    assert one < two < 1.15 * one
+    low, b0 = _ros_excess(1.0, 0.0)
+    gain = typical()[mech.P_ROS_GAIN]
+    np.testing.assert_allclose(one / low, (1 + gain * b1) / (1 + gain * b0), rtol=1e-12)
+
+
+def test_tnf_and_il1_stand_in_for_each_other():
+    """Saturable receptors: removing TNF-alpha's share of the cytokine signal (TNF-/-) lowers the
+    MN cytokine insult by much less than half at disease levels (Gowing et al. 2006 J Neurosci)."""
+    p = typical()
+    k = p[mech.P_CYT_K]
+    both, il1_only = mech.saturating(8.0, k), mech.saturating(4.0, k)
+    assert il1_only > 0.6 * both
