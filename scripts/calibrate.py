@@ -100,30 +100,35 @@ def typical_readouts(base: np.ndarray) -> dict[str, float]:
 
 def null_readouts(base: np.ndarray) -> dict[str, float]:
     """Survival change of the typical B6SJL male G93A animal under the single-lever experiments
-    of the claims table (knockouts, microglial ablation, drugs from the built-in protocols)."""
+    of the claims table; interventions and doses are read from the built-in protocols."""
     from alsim.experiments.protocol import load_protocol
-    from alsim.experiments.runner import drug_modulation
+    from alsim.experiments.runner import drug_modulation, group_overrides
 
     def vec(mods=None, overrides=None):
         return gt.animal_vector(base, "SOD1-G93A", "B6SJL", "male", None, overrides=overrides,
                                 modifications=mods)
 
-    no_loop = {"damp_per_withdrawal": 0.0, "damp_per_death": 0.0, "esod_activation_weight": 0.0}
+    def group_vec(protocol: str, group: str) -> np.ndarray:
+        proto = load_protocol(protocol)
+        return vec(overrides=group_overrides(proto, next(g for g in proto.groups if g.name == group)))
+
+    def change(end: np.ndarray, ref: float) -> list[float]:
+        return [float(e / ref - 1.0) if np.isfinite(e) else 2.0 for e in end]  # 2.0: end stage not reached
+
     P = np.array([vec(), vec(gt.Modifications(knockouts=("TNF",))),
-                  vec(overrides={"microglia_ablation_fraction": 0.5, "microglia_ablation_start": 60.0}),
-                  vec(gt.Modifications(knockouts=("NOX2",))), vec(overrides=no_loop)])
+                  group_vec("g3-microglia-ablation", "G93A ablation"),
+                  vec(gt.Modifications(knockouts=("NOX2",))),
+                  group_vec("c7-inflammatory-feedback", "G93A no feedback")])
     end = solve_cohort(P, GRID_LONG, observables=False).end_stage_age
-    out = {key: float(e / end[0] - 1.0) if np.isfinite(e) else 2.0
-           for key, e in zip(("tnf_ko_change", "ablation_change", "nox2_ko_change", "no_feedback_change"), end[1:])}
+    out = dict(zip(("tnf_ko_change", "ablation_change", "nox2_ko_change", "no_feedback_change"),
+                   change(end[1:], end[0])))
     for name, keys in (("scott-2008-null", ("minocycline_change", "celecoxib_change")),
                        ("c8-anti-inflammatory-timing", ("nfkb_early_change",))):
-        proto = load_protocol(name)
-        idx, tables = drug_modulation(proto)
-        rows = np.arange(1, 1 + len(keys))
+        idx, tables = drug_modulation(load_protocol(name))
         Pd = np.array([vec()] * (1 + len(keys)))
         e = solve_cohort(Pd, GRID_LONG, observables=False, t_end=float(tables.shape[1] - 1),
-                         modulation=(idx, tables, np.concatenate([[0], rows]))).end_stage_age
-        out.update({k: float(e[r] / e[0] - 1.0) if np.isfinite(e[r]) else 2.0 for k, r in zip(keys, rows)})
+                         modulation=(idx, tables, np.arange(1 + len(keys)))).end_stage_age
+        out.update(zip(keys, change(e[1:], e[0])))
     return out
 
 

@@ -27,20 +27,24 @@ SECTION_ROW = re.compile(r"^\| ([^|]+) \| `([a-z0-9_]+)` \| [^|]+ \| [^|]+ \| (?
 def table_rows(symbols: dict[str, str]) -> list[str]:
     rows = [HEADER, "|---|---|---|---|---|---|---|---|---|---|"]
     for i, p in enumerate(PARAMETERS):
-        sym = symbols.get(p.name) or NEW_SYMBOLS.get(p.name, "")
-        rows.append(f"| {i} | `{p.name}` | {sym} | {p.value:g} | {p.unit} | {p.range[0]:g} – {p.range[1]:g} "
-                    f"| {p.basis} | {p.confidence} | {p.mechanism} | {p.source} |")
+        rows.append(f"| {i} | `{p.name}` | {symbols.get(p.name, '')} | {p.value:g} | {p.unit} "
+                    f"| {p.range[0]:g} – {p.range[1]:g} | {p.basis} | {p.confidence} | {p.mechanism} | {p.source} |")
     return rows
 
 
-def replace_table(lines: list[str], after: str, rows: list[str]) -> None:
-    """Replace the markdown table that follows the line starting with ``after``."""
+def table_span(lines: list[str], after: str) -> tuple[int, int]:
+    """Line range of the (possibly indented) markdown table at or after the line starting with ``after``."""
     start = next(i for i, line in enumerate(lines) if line.startswith(after))
     while not lines[start].lstrip().startswith("|"):
         start += 1
     end = start
     while end < len(lines) and lines[end].lstrip().startswith("|"):
         end += 1
+    return start, end
+
+
+def replace_table(lines: list[str], after: str, rows: list[str]) -> None:
+    start, end = table_span(lines, after)
     lines[start:end] = rows
 
 
@@ -60,8 +64,7 @@ def calibration_tables(lines: list[str], symbols: dict[str, str]) -> None:
     cal = [p for p in PARAMETERS if p.basis == "calibrated"]
     replace_table(lines, "Calibrated parameters and their current values:",
                   ["| symbol | parameter | value | unit | basis |", "|---|---|---|---|---|"]
-                  + [f"| {symbols.get(p.name) or NEW_SYMBOLS.get(p.name, '')} | `{p.name}` | {p.value:g} | {p.unit} "
-                     f"| {p.basis} |" for p in cal])
+                  + [f"| {symbols.get(p.name, '')} | `{p.name}` | {p.value:g} | {p.unit} | {p.basis} |" for p in cal])
 
 
 def main() -> None:
@@ -69,11 +72,9 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     lines = DOC.read_text().split("\n")
-    start = lines.index(HEADER)
-    end = start
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
-    symbols = {m.group(2): m.group(1).strip() for line in lines if (m := SECTION_ROW.match(line))}
+    start, end = table_span(lines, HEADER)
+    symbols = dict(NEW_SYMBOLS)
+    symbols.update({m.group(2): m.group(1).strip() for line in lines if (m := SECTION_ROW.match(line))})
     symbols.update({m.group(2): m.group(3).strip() for line in lines[start:end] if (m := ROW.match(line))})
     lines[start:end] = table_rows(symbols)
     calibration_tables(lines, symbols)

@@ -56,11 +56,11 @@ SIGNAL_NAMES = (
     "toxic_factor", "glutamate_excess", "mn_stress", "damage_signal",
     "withdrawal_ff", "withdrawal_fr", "withdrawal_s",
     "apoptosis_ff", "apoptosis_fr", "apoptosis_s", "il10_suppression", "apoptosis_interneuron",
-    "burden_mn", "burden_astrocyte", "burden_microglia",
+    "burden_mn", "burden_astrocyte", "burden_microglia", "cytokine_signal",
 )
 (SG_TNF, SG_IL1B, SG_MCP1, SG_IL10, SG_IL4, SG_ROS, SG_TF, SG_GLU, SG_STRESS, SG_DAMP,
  SG_WD_FF, SG_WD_FR, SG_WD_S, SG_AP_FF, SG_AP_FR, SG_AP_S, SG_SUPP, SG_AP_IN,
- SG_B_MN, SG_B_AST, SG_B_MG) = range(len(SIGNAL_NAMES))
+ SG_B_MN, SG_B_AST, SG_B_MG, SG_CYT) = range(len(SIGNAL_NAMES))
 N_SIGNALS = len(SIGNAL_NAMES)
 
 LN2 = math.log(2.0)
@@ -201,16 +201,15 @@ def glutamate_excess(reactive_fraction, glt1_loss_max):
 
 
 @njit(cache=True, inline="always")
-def mn_stress(s_mn, toxic_factor, cytokine_excess, ros_fold, glu_excess, il10_excess, p):
+def mn_stress(s_mn, toxic_factor, cytokine_signal, ros_fold, glu_excess, il10_excess, p):
     """Motor-neuron stress (dimensionless): cell-autonomous plus non-cell-autonomous insults.
 
     Cell-autonomous misfolded SOD1 (C2, C5), the astrocyte toxic factor (C4),
     TNF-alpha/IL-1beta (C3), NOX2-derived reactive species (Beers 2006 PNAS),
     excitotoxicity from lost GLT-1 (Rothstein 1995), divided by the relief from
-    protective microglial signals (IL-10/IL-4/IGF-1; Beers 2008 PNAS). The
-    cytokine insult saturates at receptor occupancy, so TNF-alpha and IL-1beta
-    stand in for each other (TNF-alpha deletion changes nothing: Gowing et al.
-    2006 J Neurosci).
+    protective microglial signals (IL-10/IL-4/IGF-1; Beers 2008 PNAS).
+    ``cytokine_signal`` is the TNF-alpha + IL-1beta excess on saturable
+    receptors (``fast_signals``).
 
     Returns two parts: the insults to which motor-unit
     types differ in vulnerability (mutant SOD1 inside the MN, the astrocyte
@@ -219,10 +218,9 @@ def mn_stress(s_mn, toxic_factor, cytokine_excess, ros_fold, glu_excess, il10_ex
     (cytokines, NOX2-derived oxidants), whose selectivity is a parameter.
     """
     ros_ex = ros_fold - 1.0 if ros_fold > 1.0 else 0.0
-    cyt = saturating(cytokine_excess, p[P_CYT_K])
     relief = 1.0 + p[P_W_PROT] * il10_excess
     selective = (p[P_W_CELL] * s_mn + p[P_W_TF] * toxic_factor + p[P_W_GLU] * glu_excess) / relief
-    inflammatory = (p[P_W_CYT] * cyt + p[P_W_ROS] * ros_ex) / relief
+    inflammatory = (p[P_W_CYT] * cytokine_signal + p[P_W_ROS] * ros_ex) / relief
     return selective, inflammatory
 
 
@@ -280,7 +278,8 @@ def dying_fraction(y, p, ap_ff, ap_fr, ap_s):
 # ---------------------------------------------------------- fast signals (QSS)
 @njit(cache=True)
 def fast_signals(y, p, sig):
-    """All quasi-steady signals and per-type hazards of one compartment into ``sig``.
+    """All quasi-steady signals and per-type hazards of one compartment into ``sig``; returns
+    the wild-type IL-4 level (the reference of the IL-4 drive on protective microglia).
 
     Sources: pro-inflammatory microglia and reactive astrocytes release TNF-alpha,
     IL-1beta and MCP-1 (C3; Hensley 2006; Henkel 2006), damped by IL-10
@@ -324,14 +323,16 @@ def fast_signals(y, p, sig):
     else:
         tf = toxic_factor_output(b_ast, ast, p)
     glu = glutamate_excess(ast, p[P_GLT_LOSS])
-    cyt_ex = fold_excess(tnf, tnf_wt) + fold_excess(il1, il1_wt)
+    # TNF-alpha and IL-1beta act through NF-kB on saturable receptors, so one stands in for
+    # the other (TNF-alpha deletion changes nothing: Gowing et al. 2006 J Neurosci).
+    chi = saturating(fold_excess(tnf, tnf_wt) + fold_excess(il1, il1_wt), p[P_CYT_K])
     ros_ex = ros - 1.0
-    sel, infl = mn_stress(b_mn, tf, cyt_ex, ros, glu, il10_ex, p)
+    sel, infl = mn_stress(b_mn, tf, chi, ros, glu, il10_ex, p)
     stress = sel + infl
     # Interneurons: not touched by the MN-selective factor nor by MN-type mutant
     # vulnerability, only by the non-selective insults (Nagai 2007; Di Giorgio 2007).
-    stress_in = ((p[P_W_CYT] * saturating(cyt_ex, p[P_CYT_K]) + p[P_W_ROS] * ros_ex
-                  + p[P_W_GLU] * glu + p[P_TF_IN] * tf) / (1.0 + p[P_W_PROT] * il10_ex))
+    stress_in = ((p[P_W_CYT] * chi + p[P_W_ROS] * ros_ex + p[P_W_GLU] * glu + p[P_TF_IN] * tf)
+                 / (1.0 + p[P_W_PROT] * il10_ex))
 
     n = p[P_HILL]
     thr = p[P_WD_THR]
@@ -383,7 +384,8 @@ def fast_signals(y, p, sig):
     sig[SG_B_MN] = b_mn
     sig[SG_B_AST] = b_ast
     sig[SG_B_MG] = b_mg
-    return tnf_wt, il1_wt, il4_wt
+    sig[SG_CYT] = chi
+    return il4_wt
 
 
 # ----------------------------------------------------------------- derivative
@@ -398,7 +400,7 @@ def innervated_total(y, p):
 @njit(cache=True)
 def rhs(t, y, p, dy, sig):
     """d(state)/dt [1/day] of one animal: the model assembled from the mechanisms above."""
-    tnf_wt, il1_wt, il4_wt = fast_signals(y, p, sig)
+    il4_wt = fast_signals(y, p, sig)
     mcp_wt = quasi_steady(p[P_MCP_B], p[P_MCP_T])
 
     # C2: misfolded mutant SOD1 per cell type.
@@ -416,8 +418,6 @@ def rhs(t, y, p, dy, sig):
     m2 = y[M2]
     m_tot = m0 + m1 + m2
     damp = sig[SG_DAMP]
-    tnf_ex = fold_excess(sig[SG_TNF], tnf_wt)
-    il1_ex = fold_excess(sig[SG_IL1B], il1_wt)
     b_mg = sig[SG_B_MG]
     culture = p[P_CULTURE] > 0.5
     # Two hits: damage from injured MNs activates microglia, and mutant SOD1 primes
@@ -431,10 +431,8 @@ def rhs(t, y, p, dy, sig):
     # The protective-to-toxic switch needs both hits: mutant SOD1 inside the microglia
     # (wild-type microglia stay protective: Beers et al. 2006 PNAS; Boillee et al. 2006)
     # and damage or pro-inflammatory signals, where TNF-alpha and IL-1beta both act
-    # through NF-kB on saturable receptors, so either nearly suffices (TNF-alpha deletion
-    # changes nothing: Gowing 2006).
-    cyt_signal = saturating(tnf_ex + il1_ex, p[P_CYT_K])
-    conv = p[P_M2_TO_M1] * b_mg * (damp + cyt_signal)
+    # through NF-kB on saturable receptors (the signal of fast_signals; Gowing 2006).
+    conv = p[P_M2_TO_M1] * b_mg * (damp + sig[SG_CYT])
     microglia_transitions(m0, m1, m2, drive1, drive2, conv, p[P_MG_RES], dy[M0:M2 + 1])
     room = 1.0 - m_tot / p[P_MG_CAP]
     if room < 0.0:
@@ -453,7 +451,7 @@ def rhs(t, y, p, dy, sig):
     # C3: astrocyte reactivity from own mutant SOD1 (Feeney 2001; Nagai 2007)
     # and IL-1/TNF (saturable receptors, as above) and C1q from microglia (Liddelow 2017).
     ast = y[AST]
-    drive_a = p[P_A_MUT] * sig[SG_B_AST] + p[P_A_CYT] * cyt_signal + p[P_A_C1Q] * m1
+    drive_a = p[P_A_MUT] * sig[SG_B_AST] + p[P_A_CYT] * sig[SG_CYT] + p[P_A_C1Q] * m1
     dy[AST] = p[P_A_RATE] * drive_a * (1.0 - ast) - p[P_A_RES] * ast
 
     # C1/C6: Bax-dependent apoptosis of somas; Bax-independent axon withdrawal.

@@ -28,7 +28,7 @@ EDGES = (
     ("pro-inflammatory microglia", "ROS (NOX2)", "+", "ros_per_m1", "fast_signals", "Beers 2006"),
     ("pro-inflammatory microglia", "astrocyte reactivity", "+", "astro_c1q_drive", "rhs", "Liddelow 2017"),
     ("TNF-a / IL-1b", "astrocyte reactivity", "+", "astro_cytokine_drive", "rhs", "Liddelow 2017"),
-    ("TNF-a / IL-1b", "pro-inflammatory microglia", "+", "cytokine_receptor_saturation", "rhs", "Gowing 2006"),
+    ("TNF-a / IL-1b", "pro-inflammatory microglia", "+", "cytokine_receptor_saturation", "fast_signals", "Gowing 2006"),
     ("TNF-a / IL-1b", "MN stress", "+", "stress_cytokine", "mn_stress", "C3"),
     ("ROS (NOX2)", "MN stress", "+", "stress_ros", "mn_stress", "C3, Wu 2006"),
     ("protective microglia", "IL-10 / IL-4", "+", "il10_per_m2", "fast_signals", "Beers 2011"),
