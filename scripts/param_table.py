@@ -19,7 +19,8 @@ from alsim.biology.parameters import PARAMETERS
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 HEADER = "| # | parameter | symbol | value | unit | range | basis | conf. | mechanism | source |"
 NEW_SYMBOLS = {"microglia_contact_saturation": "$K_{contact}$", "cytokine_receptor_saturation": "$K_{cyt}$",
-               "inflammation_type_selectivity": "$\\epsilon$"}
+               "inflammation_type_selectivity": "$\\epsilon$", "toxic_factor_microglial_gain": "$\\gamma_{TF,M}$",
+               "culture_astrocyte_neurotoxic_fraction": "$a_{1,c}$"}
 ROW = re.compile(r"^\| (\d+) \| `([a-z0-9_]+)` \| ([^|]*) \|")
 SECTION_ROW = re.compile(r"^\| ([^|]+) \| `([a-z0-9_]+)` \| [^|]+ \| [^|]+ \| (?:sourced|calibrated) \|$")
 

@@ -152,3 +152,45 @@ def test_tnf_and_il1_stand_in_for_each_other():
     k = p[mech.P_CYT_K]
     both, il1_only = mech.saturating(8.0, k), mech.saturating(4.0, k)
     assert il1_only > 0.6 * both
+
+
+def _tissue_factor(m1, ast=0.0, **overrides):
+    p = typical(**overrides)
+    y = mech.initial_state()
+    y[mech.M1] = m1
+    y[mech.AST] = ast
+    y[mech.S_AST] = 0.3
+    sig = np.zeros(mech.N_SIGNALS)
+    mech.fast_signals(y, p, sig)
+    return sig[mech.SG_TF], sig[mech.SG_B_AST], p
+
+
+def test_astrocyte_factor_waits_for_pro_inflammatory_microglia():
+    """A1 conversion (Liddelow et al. 2017 Nature): without pro-inflammatory microglia the factor
+    is the basal output of mutant astrocytes; with them it rises and levels off at the full-A1
+    output, which is what makes GFAP-Cre act after onset (Yamanaka et al. 2008 Nat Neurosci)."""
+    basal, b_ast, p = _tissue_factor(0.0)
+    np.testing.assert_allclose(basal, p[mech.P_TF_A] * b_ast, rtol=1e-12)
+    k = p[mech.P_CONTACT_K]
+    at_k, _, _ = _tissue_factor(k)
+    np.testing.assert_allclose(at_k, basal * (1.0 + 0.5 * p[mech.P_TF_MG_GAIN]), rtol=1e-12)
+    many, _, _ = _tissue_factor(100.0 * k)
+    assert basal < at_k < many < basal * (1.0 + p[mech.P_TF_MG_GAIN])
+    off, _, _ = _tissue_factor(100.0 * k, toxic_factor_microglial_gain=0.0)
+    np.testing.assert_allclose(off, basal, rtol=1e-12)
+
+
+def test_culture_astrocytes_alone_release_the_a1_share():
+    """Serum-grown astrocytes are partly A1-like without microglia (Foo et al. 2011 Neuron), so a
+    well of astrocytes alone produces the factor at the culture A1 share."""
+    p = typical(context_culture=1.0, astrocytes_present=1.0, microglia_present=0.0)
+    y = mech.initial_state()
+    y[mech.M0] = 0.0
+    y[mech.S_AST] = 0.3
+    dy = np.empty(mech.N_STATES)
+    sig = np.zeros(mech.N_SIGNALS)
+    mech.rhs(0.0, y, p, dy, sig)
+    a1c = p[mech.P_CULT_A1]
+    expected = (p[mech.P_TF_A] * sig[mech.SG_B_AST] * (1.0 + p[mech.P_TF_MG_GAIN] * a1c)
+                * p[mech.P_CULT_DENSITY] * mech.LN2 * 24.0 / p[mech.P_TF_TISSUE_T])
+    np.testing.assert_allclose(dy[mech.TF_MEDIUM], expected, rtol=1e-12)

@@ -119,6 +119,7 @@ P_TF_IN, P_WD_BAX = _P["toxic_factor_interneuron_weight"], _P["withdrawal_bax_de
 P_MF_NOISE = _P["misfold_noise"]
 P_CONTACT_K, P_CYT_K = _P["microglia_contact_saturation"], _P["cytokine_receptor_saturation"]
 P_INFL_SEL = _P["inflammation_type_selectivity"]
+P_TF_MG_GAIN, P_CULT_A1 = _P["toxic_factor_microglial_gain"], _P["culture_astrocyte_neurotoxic_fraction"]
 
 
 # ------------------------------------------------------------ building blocks
@@ -176,14 +177,32 @@ def fold_excess(value, wild_type):
 
 
 @njit(cache=True, inline="always")
-def toxic_factor_output(burden_ast, reactive_fraction, p):
+def toxic_factor_output(burden_ast, reactive_fraction, neurotoxic_fraction, p):
     """Tissue level (a.u.) of the astrocyte-derived MN-selective toxic factor.
 
     Astrocytes carrying mutant SOD1 release a soluble factor that kills motor
     neurons and spares interneurons (C4; Nagai et al. 2007 Nat Neurosci;
-    Di Giorgio et al. 2007 Nat Neurosci), more when reactive (Liddelow 2017).
+    Di Giorgio et al. 2007 Nat Neurosci), more when reactive, and most in
+    the neurotoxic A1 state (share ``neurotoxic_fraction``) that
+    pro-inflammatory microglia induce with IL-1alpha, TNF and C1q
+    (Liddelow et al. 2017 Nature; Guttenplan et al. 2020 Nat Commun). This
+    ties the astrocytes' harm to the microglial phase after onset (Yamanaka
+    et al. 2008 Nat Neurosci).
     """
-    return p[P_TF_A] * burden_ast * (1.0 + p[P_TF_GAIN] * reactive_fraction)
+    return p[P_TF_A] * burden_ast * (1.0 + p[P_TF_GAIN] * reactive_fraction
+                                     + p[P_TF_MG_GAIN] * neurotoxic_fraction)
+
+
+@njit(cache=True, inline="always")
+def a1_fraction(m1, contact_k):
+    """Share of astrocytes turned neurotoxic (A1) by pro-inflammatory microglia (density ``m1``).
+
+    A1 conversion needs IL-1alpha, TNF and C1q from nearby activated
+    microglia (Liddelow et al. 2017 Nature); like a motor neuron, an
+    astrocyte is reached by a limited number of them, so the share levels
+    off with microglial density at the contact saturation.
+    """
+    return saturating(m1, contact_k) / contact_k
 
 
 @njit(cache=True, inline="always")
@@ -321,7 +340,7 @@ def fast_signals(y, p, sig):
     if p[P_CULTURE] > 0.5:
         tf = y[TF_MEDIUM]  # accumulated in the medium (toxic_factor_output / clearance)
     else:
-        tf = toxic_factor_output(b_ast, ast, p)
+        tf = toxic_factor_output(b_ast, ast, a1_fraction(m1, p[P_CONTACT_K]), p)
     glu = glutamate_excess(ast, p[P_GLT_LOSS])
     # TNF-alpha and IL-1beta act through NF-kB on saturable receptors, so one stands in for
     # the other (TNF-alpha deletion changes nothing: Gowing et al. 2006 J Neurosci).
@@ -506,7 +525,11 @@ def rhs(t, y, p, dy, sig):
     # C4: in a culture well the astrocyte factor accumulates in the medium; production
     # equals the tissue level times its tissue clearance rate (Nagai 2007).
     if culture:
-        out = toxic_factor_output(sig[SG_B_AST], ast, p) * p[P_AST_PRESENT] * p[P_CULT_DENSITY]
+        # Serum-grown astrocytes are already partly A1-like (Foo 2011; Liddelow 2017); plated
+        # microglia add their own induction.
+        a1 = a1_fraction(m1 * p[P_MG_PRESENT] * p[P_CULT_DENSITY], p[P_CONTACT_K])
+        a1 = p[P_CULT_A1] + (1.0 - p[P_CULT_A1]) * a1
+        out = toxic_factor_output(sig[SG_B_AST], ast, a1, p) * p[P_AST_PRESENT] * p[P_CULT_DENSITY]
         dy[TF_MEDIUM] = (out * LN2 * 24.0 / p[P_TF_TISSUE_T]
                          - LN2 / p[P_MEDIUM_T] * y[TF_MEDIUM])
     else:

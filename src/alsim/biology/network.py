@@ -12,6 +12,8 @@ EDGES = (
     ("mutant SOD1 (astrocyte)", "astrocyte reactivity", "+", "astro_mutant_drive", "rhs", "Feeney 2001"),
     ("mutant SOD1 (astrocyte)", "toxic factor", "+", "toxic_factor_per_astro", "toxic_factor_output", "C4"),
     ("astrocyte reactivity", "toxic factor", "+", "toxic_factor_reactive_gain", "toxic_factor_output", "Liddelow 2017"),
+    ("pro-inflammatory microglia", "toxic factor", "+", "toxic_factor_microglial_gain", "toxic_factor_output",
+     "Liddelow 2017"),
     ("toxic factor", "MN stress", "+", "stress_toxic_factor", "mn_stress", "C4"),
     ("astrocyte reactivity", "glutamate excess", "+", "glt1_loss_max", "fast_signals", "Rothstein 1995"),
     ("glutamate excess", "MN stress", "+", "stress_glutamate", "mn_stress", "Pardo 2006"),
