@@ -270,7 +270,7 @@ def main() -> None:
     args = ap.parse_args()
     base = prm.default_vector()
     for item in args.start:
-        name, value = item.split("=")
+        name, value = item.split("=", 1)
         base[prm.IDX[name]] = float(value)
     if args.stage == "culture":
         h = fit_medium_half_life(base)

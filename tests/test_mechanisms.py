@@ -154,11 +154,11 @@ def test_tnf_and_il1_stand_in_for_each_other():
     assert il1_only > 0.6 * both
 
 
-def _tissue_factor(m1, ast=0.0, **overrides):
+def _tissue_factor(m1, **overrides):
+    """Tissue toxic factor and astrocyte burden with non-reactive astrocytes and ``m1`` microglia."""
     p = typical(**overrides)
     y = mech.initial_state()
     y[mech.M1] = m1
-    y[mech.AST] = ast
     y[mech.S_AST] = 0.3
     sig = np.zeros(mech.N_SIGNALS)
     mech.fast_signals(y, p, sig)
