@@ -4,7 +4,7 @@ Measures how many SOD1-G93A B6SJL mice (half male, half female, each with its
 own random effects) per second the mean-field engine
 (``alsim.engines.meanfield.solve_cohort``, Numba, parallel over animals)
 integrates from birth to end stage, and compares it with the usual baseline:
-the IDENTICAL compiled right-hand side (``biology.mechanisms.rhs``) driven by
+the IDENTICAL compiled right-hand side (``engines.assembly.animal_rhs``) driven by
 SciPy ``solve_ivp(method="LSODA")`` in a Python loop, one animal at a time,
 with a terminal event at loss of righting reflex. Both use rtol=1e-6,
 atol=1e-9. Compilation is warmed up before timing. As a correctness check,
@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from alsim.biology import mechanisms as mech
+from alsim.engines import assembly as asm
 from alsim.biology.genotypes import animal_vector
 from alsim.biology.parameters import default_vector
 from alsim.engines.meanfield import solve_cohort
@@ -52,19 +52,19 @@ def engine(P: np.ndarray) -> np.ndarray:
 
 def scipy_one(p: np.ndarray) -> float:
     """End-stage age [day] of one animal from SciPy LSODA on the same compiled rhs (NaN if none)."""
-    dy = np.empty(mech.N_STATES)
-    sig = np.empty(mech.N_SIGNALS)
+    dy = np.empty(asm.N_STATES)
+    sig = np.empty(asm.N_SIGNALS)
 
     def f(t, y):
-        mech.rhs(t, y, p, dy, sig)
+        asm.animal_rhs(t, y, p, dy, sig)
         return dy.copy()
 
     def end_stage(t, y):
-        return mech.innervated_total(y, p) - p[mech.P_RIGHTING]
+        return asm.end_stage_margin(y, p)
 
     end_stage.terminal = True
     end_stage.direction = -1
-    sol = solve_ivp(f, (0.0, T_END), mech.initial_state(), method="LSODA", rtol=RTOL, atol=ATOL,
+    sol = solve_ivp(f, (0.0, T_END), asm.initial_state(), method="LSODA", rtol=RTOL, atol=ATOL,
                     events=end_stage)
     if sol.status < 0:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")

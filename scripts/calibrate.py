@@ -24,8 +24,8 @@ from scipy.optimize import minimize
 
 from alsim.analysis import readouts as ro
 from alsim.biology import genotypes as gt
-from alsim.biology import mechanisms as mech
 from alsim.biology import parameters as prm
+from alsim.biology.model import REPORTER_NAMES
 from alsim.engines.meanfield import solve_cohort
 
 FIT = ["misfold_growth", "misfold_nucleation", "withdrawal_threshold_ff", "apoptosis_threshold_ff",
@@ -90,8 +90,8 @@ def typical_readouts(base: np.ndarray) -> dict[str, float]:
     sol = solve_cohort(P, GRID)
     ref = solve_cohort(R, GRID, stop_at_end_stage=False).observables
     days = GRID[21:]  # daily weights: smooth targets for the optimizer (labs weigh twice a week)
-    w = sol.observables[:, days.astype(int), mech.OBS_NAMES.index("body_weight_g")]
-    r = ro.animal_readouts(GRID, sol.observables, mech.OBS_NAMES, sol.end_stage_age, days, w, ref)
+    w = sol.observables[:, days.astype(int), REPORTER_NAMES.index("body_weight_g")]
+    r = ro.animal_readouts(GRID, sol.observables, REPORTER_NAMES, sol.end_stage_age, days, w, ref)
     out = {k: float(np.mean(v[:2])) for k, v in r.items()}  # B6SJL, both sexes
     out["end_stage_b6sjl"] = float(np.mean(sol.end_stage_age[:2]))
     out["end_stage_b6"] = float(np.mean(sol.end_stage_age[2:]))
@@ -104,35 +104,32 @@ def typical_readouts(base: np.ndarray) -> dict[str, float]:
 
 def null_readouts(base: np.ndarray) -> dict[str, float]:
     """Survival change of the typical B6SJL male G93A animal under the single-lever experiments
-    of the claims table; interventions and doses are read from the built-in protocols."""
+    of the claims table; interventions, doses and schedules are read from the built-in protocols."""
     from alsim.experiments.protocol import load_protocol
-    from alsim.experiments.runner import drug_modulation, group_overrides
-
-    def vec(mods=None, overrides=None):
-        return gt.animal_vector(base, "SOD1-G93A", "B6SJL", "male", None, overrides=overrides,
-                                modifications=mods)
-
-    def group_vec(protocol: str, group: str) -> np.ndarray:
-        proto = load_protocol(protocol)
-        return vec(overrides=group_overrides(proto, next(g for g in proto.groups if g.name == group)))
+    from alsim.experiments.runner import group_overrides, modulation
 
     def change(end: np.ndarray, ref: float) -> list[float]:
         return [float(e / ref - 1.0) if np.isfinite(e) else 2.0 for e in end]  # 2.0: end stage not reached
 
-    P = np.array([vec(), vec(gt.Modifications(knockouts=("TNF",))),
-                  group_vec("g3-microglia-ablation", "G93A ablation"),
-                  vec(gt.Modifications(knockouts=("NOX2",))),
-                  group_vec("c7-inflammatory-feedback", "G93A no feedback")])
-    end = solve_cohort(P, GRID_LONG, observables=False).end_stage_age
-    out = dict(zip(("tnf_ko_change", "ablation_change", "nox2_ko_change", "no_feedback_change"),
-                   change(end[1:], end[0])))
-    for name, keys in (("scott-2008-null", ("minocycline_change", "celecoxib_change")),
-                       ("c8-anti-inflammatory-timing", ("nfkb_early_change",))):
-        idx, tables = drug_modulation(load_protocol(name))
-        Pd = np.array([vec()] * (1 + len(keys)))
-        e = solve_cohort(Pd, GRID_LONG, observables=False, t_end=float(tables.shape[1] - 1),
-                         modulation=(idx, tables, np.arange(1 + len(keys)))).end_stage_age
-        out.update(zip(keys, change(e[1:], e[0])))
+    def arms(protocol: str, groups: tuple[str, ...]) -> np.ndarray:
+        """End-stage ages of the typical animal in each named group, untreated control first."""
+        proto = load_protocol(protocol)
+        index = {g.name: i for i, g in enumerate(proto.groups)}
+        chosen = [next(g for g in proto.groups if g.name == name) for name in groups]
+        P = np.array([gt.animal_vector(base, "SOD1-G93A", "B6SJL", "male", None, group_overrides(proto, g),
+                                       g.modifications) for g in chosen])
+        mod = modulation(proto, np.array([index[name] for name in groups]))
+        return solve_cohort(P, GRID_LONG, observables=False, modulation=mod).end_stage_age
+
+    out = {}
+    for protocol, groups, keys in (
+            ("c3-inflammation", ("G93A", "G93A TNF-/-", "G93A NOX2-/-"), ("tnf_ko_change", "nox2_ko_change")),
+            ("g3-microglia-ablation", ("G93A", "G93A ablation"), ("ablation_change",)),
+            ("c7-inflammatory-feedback", ("G93A", "G93A no feedback"), ("no_feedback_change",)),
+            ("scott-2008-null", ("G93A", "minocycline", "celecoxib"), ("minocycline_change", "celecoxib_change")),
+            ("c8-anti-inflammatory-timing", ("G93A", "from 40 d"), ("nfkb_early_change",))):
+        end = arms(protocol, groups)
+        out.update(zip(keys, change(end[1:], end[0])))
     return out
 
 
@@ -148,8 +145,8 @@ def t3_readouts(base: np.ndarray) -> dict[str, float]:
     sol = solve_cohort(P, GRID_G37R)
     ref = solve_cohort(R, GRID_G37R, stop_at_end_stage=False).observables
     days = GRID_G37R[21:]
-    w = sol.observables[:, days.astype(int), mech.OBS_NAMES.index("body_weight_g")]
-    r = ro.animal_readouts(GRID_G37R, sol.observables, mech.OBS_NAMES, sol.end_stage_age, days, w, ref)
+    w = sol.observables[:, days.astype(int), REPORTER_NAMES.index("body_weight_g")]
+    r = ro.animal_readouts(GRID_G37R, sol.observables, REPORTER_NAMES, sol.end_stage_age, days, w, ref)
     base_end, cre_end, gfap_end = sol.end_stage_age
     gain = cre_end - base_end
     return {
@@ -231,7 +228,7 @@ def t4_mn_loss(v: np.ndarray) -> float:
     t = np.arange(0.0, 15.0)
     mutant = simulate_wells(well_vector(v, proto, group, "SOD1-G93A", None)[None], group, t)[0, -1]
     control = simulate_wells(well_vector(v, proto, group, "WT", None)[None], group, t)[0, -1]
-    k = mech.OBS_NAMES.index("alpha_mn_surviving")
+    k = REPORTER_NAMES.index("alpha_mn_surviving")
     return float(1.0 - mutant[k] / control[k])
 
 

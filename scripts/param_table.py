@@ -1,9 +1,10 @@
-"""Regenerate the parameter tables of docs/model.md from parameters.yaml.
+"""Regenerate the parameter tables of docs/model.md from the model object (``alsim.biology.model.MODEL``).
 
-Usage:  python scripts/param_table.py
+Usage:  .venv/bin/python scripts/param_table.py
 
-Values, units, ranges, basis and sources come from the YAML file (the single
-source of truth); the mathematical symbol of each parameter is kept from the
+Values, units, ranges, basis and sources come from the parameter file (the
+single source of truth), the kernels that read each parameter from the
+kernels' compiled code; the mathematical symbol of each parameter is kept from the
 existing table (new parameters take theirs from NEW_SYMBOLS). The short
 per-section tables (symbol, parameter, value, unit, basis) are refreshed in
 place. A test holds the tables to the YAML file, so rerun this after calibrating.
@@ -14,10 +15,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from alsim.biology.parameters import PARAMETERS
+from alsim.biology.model import MODEL
+
+PARAMETERS = MODEL.parameters
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
-HEADER = "| # | parameter | symbol | value | unit | range | basis | conf. | mechanism | source |"
+HEADER = "| # | parameter | symbol | value | unit | range | basis | conf. | mechanism | read by | source |"
 NEW_SYMBOLS = {"microglia_contact_saturation": "$K_{contact}$", "cytokine_receptor_saturation": "$K_{cyt}$",
                "inflammation_type_selectivity": "$\\epsilon$", "toxic_factor_microglial_gain": "$\\gamma_{TF,M}$",
                "culture_astrocyte_neurotoxic_fraction": "$a_{1,c}$"}
@@ -26,10 +29,13 @@ SECTION_ROW = re.compile(r"^\| ([^|]+) \| `([a-z0-9_]+)` \| [^|]+ \| [^|]+ \| (?
 
 
 def table_rows(symbols: dict[str, str]) -> list[str]:
-    rows = [HEADER, "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [HEADER, "|---|---|---|---|---|---|---|---|---|---|---|"]
+    users = MODEL.users()
     for i, p in enumerate(PARAMETERS):
+        read_by = ", ".join(f"`{k}`" for k in users[p.name]) or "engine / runner"
         rows.append(f"| {i} | `{p.name}` | {symbols.get(p.name, '')} | {p.value:g} | {p.unit} "
-                    f"| {p.range[0]:g} – {p.range[1]:g} | {p.basis} | {p.confidence} | {p.mechanism} | {p.source} |")
+                    f"| {p.range[0]:g} – {p.range[1]:g} | {p.basis} | {p.confidence} | {p.mechanism} | {read_by} "
+                    f"| {p.source} |")
     return rows
 
 

@@ -4,7 +4,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from alsim.biology import genotypes as gt
-from alsim.biology import mechanisms as mech
+from alsim.engines import assembly as asm
 from alsim.biology import parameters as prm
 from alsim.engines.meanfield import ENDED, FAILED_STEPS, OK, solve_cohort
 
@@ -19,18 +19,18 @@ def _cohort(n, seed=3, background="B6SJL"):
 
 
 def _scipy_end_stage(p):
-    dy = np.empty(mech.N_STATES)
-    sig = np.empty(mech.N_SIGNALS)
+    dy = np.empty(asm.N_STATES)
+    sig = np.empty(asm.N_SIGNALS)
 
     def f(t, y):
-        mech.rhs(t, y, p, dy, sig)
+        asm.animal_rhs(t, y, p, dy, sig)
         return dy.copy()
 
     def event(t, y):
-        return mech.innervated_total(y, p) - p[mech.P_RIGHTING]
+        return asm.end_stage_margin(y, p)
 
     event.terminal, event.direction = True, -1
-    sol = solve_ivp(f, (0, 300), mech.initial_state(), method="LSODA", rtol=1e-9, atol=1e-12,
+    sol = solve_ivp(f, (0, 300), asm.initial_state(), method="LSODA", rtol=1e-9, atol=1e-12,
                     events=event, dense_output=True)
     return sol.t_events[0][0], sol
 
@@ -96,7 +96,7 @@ def test_failed_animal_is_reported_and_does_not_sink_the_cohort():
 def test_wild_type_never_reaches_end_stage():
     sol = solve_cohort(typical("WT")[None, :], np.arange(0, 501.0))
     assert sol.status[0] == OK and np.isnan(sol.end_stage_age[0])
-    assert np.allclose(sol.states[0, -1], mech.initial_state())
+    assert np.allclose(sol.states[0, -1], asm.initial_state())
 
 
 def test_cohort_split_does_not_change_results():

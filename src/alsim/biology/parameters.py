@@ -8,6 +8,7 @@ array that compiled mechanisms read (``IDX[name]``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
@@ -63,6 +64,8 @@ NAMES: tuple[str, ...] = tuple(p.name for p in PARAMETERS)
 IDX: Mapping[str, int] = MappingProxyType({n: i for i, n in enumerate(NAMES)})
 BY_NAME: Mapping[str, Parameter] = MappingProxyType({p.name: p for p in PARAMETERS})
 N_PARAMS = len(NAMES)
+# Index of each parameter by name, for compiled code: ``p[Param.hill_n]`` (Numba folds it to a constant).
+Param = IntEnum("Param", {n: i for i, n in enumerate(NAMES)}, module=__name__, qualname="Param")
 
 
 def default_vector() -> np.ndarray:

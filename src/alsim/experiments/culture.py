@@ -1,8 +1,8 @@
 """Culture experiments: motor neurons and interneurons plated with glia or fed their medium.
 
-A well uses the animal model's state vector and right-hand side in culture
-context (``context_culture = 1``): no muscle targets, glia present by flag at
-culture density, nothing recruited from outside, and the astrocyte factor
+A well is a compartment of its own (``engines.assembly.well_rhs``): the same
+per-cell kernels as the animal, no muscle targets, glia at the well's plating
+density (or absent), nothing recruited from outside, and the astrocyte factor
 accumulating in the medium. Conditioned medium is made by simulating the
 donor glia alone for ``conditioning_days`` and transferring the medium; the
 recipient is fed freshly conditioned medium every ``refresh_days``
@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..biology import genotypes as gt
-from ..biology import mechanisms as mech
 from ..biology import parameters as prm
+from ..biology.model import REPORTER_NAMES
+from ..engines.assembly import State, well_initial_state
 from ..engines.meanfield import STATUS_TEXT, solve_cohort
 from .protocol import Feeder, Group, Protocol
 
@@ -42,7 +43,6 @@ def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genot
     v[prm.IDX[glia_key]] = gt.GENOTYPES[feeder_genotype].edits[glia_key]
     for gene in feeder.knockouts:
         v[prm.IDX[gt.KNOCKOUTS[gene][0]]] = 0.0
-    v[prm.IDX["context_culture"]] = 1.0
     v[prm.IDX["astrocytes_present"]] = 1.0 if feeder.cell_type == "astrocytes" else 0.0
     v[prm.IDX["microglia_present"]] = 1.0 if feeder.cell_type == "microglia" else 0.0
     z = rng.standard_normal() if rng is not None else 0.0
@@ -52,10 +52,10 @@ def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genot
 
 def conditioned_factor(P_donor: np.ndarray, feeder: Feeder) -> np.ndarray:
     """Toxic factor in medium conditioned by each donor well's glia alone for ``conditioning_days``."""
-    y0 = np.array([mech.culture_initial_state(feeder.cell_type == "microglia")] * len(P_donor))
+    y0 = np.array([well_initial_state(feeder.cell_type == "microglia")] * len(P_donor))
     t = np.array([0.0, feeder.conditioning_days])
-    sol = solve_cohort(P_donor, t, y0=y0, stop_at_end_stage=False, observables=False)
-    return sol.states[:, -1, mech.TF_MEDIUM]
+    sol = solve_cohort(P_donor, t, y0=y0, stop_at_end_stage=False, observables=False, compartment="well")
+    return sol.states[:, -1, State.TF_MEDIUM]
 
 
 def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray) -> np.ndarray:
@@ -63,26 +63,26 @@ def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray) -> np.ndarray:
     feeder = group.feeder
     n = len(P)
     if group.context == "coculture":
-        y0 = np.array([mech.culture_initial_state(feeder.cell_type == "microglia")] * n)
-        return solve_cohort(P, t, y0=y0, stop_at_end_stage=False).observables
+        y0 = np.array([well_initial_state(feeder.cell_type == "microglia")] * n)
+        return solve_cohort(P, t, y0=y0, stop_at_end_stage=False, compartment="well").observables
     # conditioned medium: the recipient holds no glia; the donor's medium arrives at plating
     # and is replaced with freshly conditioned medium every refresh_days
     medium = conditioned_factor(P, feeder)
     recipient = P.copy()
     recipient[:, prm.IDX["astrocytes_present"]] = 0.0
     recipient[:, prm.IDX["microglia_present"]] = 0.0
-    y = np.array([mech.culture_initial_state(False, m) for m in medium])
+    y = np.array([well_initial_state(False, m) for m in medium])
     step = feeder.refresh_days or t[-1]
-    obs = np.full((n, t.size, mech.N_OBS), np.nan)
+    obs = np.full((n, t.size, len(REPORTER_NAMES)), np.nan)
     t0 = 0.0
     while t0 < t[-1]:
         t1 = min(t0 + step, t[-1])
         inside = (t >= t0) & (t <= t1)
         grid = np.union1d(t[inside], [t0, t1])
-        sol = solve_cohort(recipient, grid, y0=y, t0=t0, stop_at_end_stage=False)
+        sol = solve_cohort(recipient, grid, y0=y, t0=t0, stop_at_end_stage=False, compartment="well")
         obs[:, inside] = sol.observables[:, np.isin(grid, t[inside])]
         y = sol.states[:, -1].copy()
-        y[:, mech.TF_MEDIUM] = medium  # medium change
+        y[:, State.TF_MEDIUM] = medium  # medium change
         t0 = t1
     return obs
 
@@ -97,7 +97,7 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     if t[-1] < protocol.duration_days:
         t = np.append(t, protocol.duration_days)
     streams = streams_for(protocol, protocol.n_animals)
-    col = {k: mech.OBS_NAMES.index(k) for k in _SERIES}
+    col = {k: REPORTER_NAMES.index(k) for k in _SERIES}
     rows, series, params = [], [], []
     first = 0
     for g in protocol.groups:

@@ -17,9 +17,9 @@ import pandas as pd
 
 from ..analysis import readouts as ro
 from ..biology import genotypes as gt
-from ..biology import mechanisms as mech
 from ..biology import parameters as prm
-from ..engines.meanfield import STATUS_TEXT, solve_cohort
+from ..biology.model import REPORTER_NAMES
+from ..engines.meanfield import STATUS_TEXT, Modulation, solve_cohort
 from .protocol import Group, Protocol
 
 CHUNK = 2048  # animals per engine call (progress granularity; results do not depend on it)
@@ -69,11 +69,7 @@ def _save_grid(protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def group_overrides(protocol: Protocol, group: Group) -> dict[str, float]:
     """Parameter overrides of a group: protocol-wide, then the group's, then its interventions."""
-    out = {**protocol.overrides, **group.overrides}
-    if group.microglia_ablation is not None:
-        out["microglia_ablation_fraction"] = group.microglia_ablation.fraction
-        out["microglia_ablation_start"] = group.microglia_ablation.start_day
-    return out
+    return {**protocol.overrides, **group.overrides}
 
 
 def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
@@ -104,26 +100,36 @@ def litters_of(protocol: Protocol, design: pd.DataFrame, base: np.ndarray) -> tu
     return litter, np.array([gt.lognormal_factor(z[k], cv) for k in litter])
 
 
-def drug_modulation(protocol: Protocol) -> tuple[np.ndarray, np.ndarray] | None:
-    """Targeted parameter indices and, per group, the daily mean fractional inhibition of each
-    (days, targets) from all of the group's treatments; None when no group is treated.
-    Treatments hitting the same parameter combine multiplicatively (independent action)."""
+def modulation(protocol: Protocol, group_of_animal: np.ndarray) -> Modulation | None:
+    """Drugs and microglia ablation of every group as one modulation table (None when no group has either).
+
+    Drugs: one entry per targeted parameter, the factor 1 - daily mean inhibition at each day's
+    centre (linear in between); treatments hitting the same parameter combine multiplicatively
+    (independent action). Ablation: proliferation of microglia times 1 - fraction from the start
+    day (CD11b-TK + ganciclovir kills dividing microglia; Gowing et al. 2008 J Neurosci).
+    """
     from ..biology.drugs import daily_inhibition
 
-    targets = sorted({prm.IDX[t.parameter] for g in protocol.groups for tr in g.treatments
-                      for t in tr.compound.targets})
-    if not targets:
+    groups = protocol.groups
+    targets = sorted({prm.IDX[t.parameter] for g in groups for tr in g.treatments for t in tr.compound.targets})
+    ablated = any(g.microglia_ablation is not None for g in groups)
+    if not targets and not ablated:
         return None
     days = int(np.ceil(protocol.duration_days)) + 1
-    tables = np.zeros((len(protocol.groups), days, len(targets)))
-    for gi, g in enumerate(protocol.groups):
-        keep = np.ones((days, len(targets)))
+    params = targets + ([prm.IDX["microglia_proliferation"]] if ablated else [])
+    times = np.zeros((len(groups), len(params), days))
+    values = np.ones((len(groups), len(params), days))
+    times[:, : len(targets)] = np.arange(days) + 0.5
+    for gi, g in enumerate(groups):
         for tr in g.treatments:
             inhibition = daily_inhibition(tr.compound, tr.schedule(protocol.duration_days), protocol.duration_days)
             for j, t in enumerate(tr.compound.targets):
-                keep[:, targets.index(prm.IDX[t.parameter])] *= 1.0 - inhibition[:days, j]
-        tables[gi] = 1.0 - keep
-    return np.array(targets), tables
+                values[gi, targets.index(prm.IDX[t.parameter])] *= 1.0 - inhibition[:days, j]
+        if ablated:
+            abl = g.microglia_ablation
+            times[gi, -1] = abl.start_day if abl is not None else 0.0
+            values[gi, -1, 1:] = 1.0 - abl.fraction if abl is not None else 1.0
+    return Modulation(np.array(params), times, values, group_of_animal)
 
 
 def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) -> Result:
@@ -161,14 +167,14 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     ref_index = {k: i for i, k in enumerate(ref_keys)}
 
     grid, i_save, i_weigh = _save_grid(protocol)
-    obs = np.empty((n, grid.size, mech.N_OBS))
+    obs = np.empty((n, grid.size, len(REPORTER_NAMES)))
     end_stage = np.empty(n)
     status = np.empty(n, dtype=np.int64)
-    drugs = drug_modulation(protocol)
     group_index = design["group"].map({g.name: i for i, g in enumerate(protocol.groups)}).to_numpy()
+    mods = modulation(protocol, group_index)
     for lo in range(0, n, CHUNK):
         hi = min(lo + CHUNK, n)
-        mod = None if drugs is None else (drugs[0], drugs[1], group_index[lo:hi])
+        mod = None if mods is None else mods.subset(lo, hi)
         sol = solve_cohort(P[lo:hi], grid, modulation=mod, noise_seeds=None if seeds is None else seeds[lo:hi])
         obs[lo:hi] = sol.observables
         end_stage[lo:hi] = sol.end_stage_age
@@ -182,9 +188,9 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     days = grid[i_weigh]
     noise_sd = P[:, prm.IDX["weighing_noise_g"]]
     noise = np.array([streams[i].standard_normal(days.size) for i in range(n)]).reshape(n, days.size)
-    weights = obs[:, i_weigh, mech.OBS_NAMES.index("body_weight_g")] + noise_sd[:, None] * noise
+    weights = obs[:, i_weigh, REPORTER_NAMES.index("body_weight_g")] + noise_sd[:, None] * noise
 
-    reads = ro.animal_readouts(grid, obs, mech.OBS_NAMES, end_stage, days, weights, ref_obs)
+    reads = ro.animal_readouts(grid, obs, REPORTER_NAMES, end_stage, days, weights, ref_obs)
     # Deaths from other causes (background hazard), drawn last from each animal's stream.
     h = protocol.background_mortality_per_day
     other = np.array([streams[i].exponential(1.0 / h) if h > 0 else np.inf for i in range(n)])
@@ -196,13 +202,14 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     t = grid[i_save]
     alive = ~np.isnan(ts[:, :, 0])
     a_idx, t_idx = np.nonzero(alive)
-    timeseries = pd.DataFrame(ts[a_idx, t_idx, :], columns=list(mech.OBS_NAMES))
+    timeseries = pd.DataFrame(ts[a_idx, t_idx, :], columns=list(REPORTER_NAMES))
     timeseries.insert(0, "age_d", t[t_idx])
     timeseries.insert(0, "group", design["group"].to_numpy()[a_idx])
     timeseries.insert(0, "animal", a_idx)
     for k in ("alpha_mn_surviving", "umn_surviving", "microgliosis_index", "astrogliosis_index",
               "tnf_pgml", "il1b_pgml", "mcp1_pgml", "il10_pgml", "il4_pgml"):
-        timeseries[f"{k}_vs_wt"] = ts[a_idx, t_idx, mech.OBS_NAMES.index(k)] / ref_obs[:, i_save][a_idx, t_idx, mech.OBS_NAMES.index(k)]
+        j = REPORTER_NAMES.index(k)
+        timeseries[f"{k}_vs_wt"] = ts[a_idx, t_idx, j] / ref_obs[:, i_save][a_idx, t_idx, j]
     w_alive = ~np.isnan(weights)
     wa, wd = np.nonzero(w_alive)
     weighings = pd.DataFrame({"animal": wa, "group": design["group"].to_numpy()[wa],
