@@ -311,3 +311,18 @@ def test_step_refuses_a_fields_array_it_cannot_update_in_place():
         g.step(np.zeros(g.fields_shape, dtype=np.float32), 1.0)
     with pytest.raises(ValueError, match="broadcast"):
         g.step(g.zeros(), 1.0, source=np.zeros(3))
+
+
+def test_the_docs_species_table_matches_the_code():
+    from pathlib import Path
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "spatial.md").read_text()
+    rows = {m.group(1): m.groups()[1:] for m in re.finditer(
+        r"^\| `([a-z0-9_]+)` \| ([0-9.]+) \| (\w+) \| ([0-9.]+) \| (\w+) \| ([0-9.]+) \|", doc, re.M)}
+    assert set(rows) == {s.name for s in SPECIES}
+    for s in SPECIES:
+        D, D_basis, t_half, t_basis, L = rows[s.name]
+        assert (float(D), D_basis, float(t_half), t_basis) == (float(f"{s.D_um2_s:.3g}"), s.D_basis,
+                                                               s.half_life_s, s.half_life_basis), s.name
+        assert float(L) == pytest.approx(s.decay_length_um, rel=0.02), s.name
