@@ -278,36 +278,39 @@ def _react_sweep_x(f, A, B, mode, lam, e0, g0, dt, inv, rinv, lo, hi):
                        B[s, l0 + b] if mode >= _EXACT else B[0, 0], mode, e0[s], g0[s], lam[s], dt)
         buf2 = np.empty((n, _XBLOCK))
         buf = buf2.reshape(n * _XBLOCK)
-        if nb == _XBLOCK:
-            for b0 in range(0, _XBLOCK, 4):
-                r0, r1, r2, r3 = f[s, l0 + b0], f[s, l0 + b0 + 1], f[s, l0 + b0 + 2], f[s, l0 + b0 + 3]
-                for i in range(n):
-                    k = i * _XBLOCK + b0
-                    buf[k] = r0[i]
-                    buf[k + 1] = r1[i]
-                    buf[k + 2] = r2[i]
-                    buf[k + 3] = r3[i]
-        else:
-            buf[:] = 0.0
-            for b in range(nb):
-                row = f[s, l0 + b]
-                for i in range(n):
-                    buf[i * _XBLOCK + b] = row[i]
+        _lines_lanes(f[s], l0, nb, buf, True)
         _solve_lanes(buf2, 0, _XBLOCK, inv[s], rinv[s], lo[s], hi[s])
-        if nb == _XBLOCK:
-            for b0 in range(0, _XBLOCK, 4):
-                r0, r1, r2, r3 = f[s, l0 + b0], f[s, l0 + b0 + 1], f[s, l0 + b0 + 2], f[s, l0 + b0 + 3]
-                for i in range(n):
-                    k = i * _XBLOCK + b0
-                    r0[i] = buf[k]
-                    r1[i] = buf[k + 1]
-                    r2[i] = buf[k + 2]
-                    r3[i] = buf[k + 3]
-        else:
-            for b in range(nb):
-                row = f[s, l0 + b]
-                for i in range(n):
-                    row[i] = buf[i * _XBLOCK + b]
+        _lines_lanes(f[s], l0, nb, buf, False)
+
+
+@njit(cache=True, inline="always")
+def _lines_lanes(rows, l0, nb, buf, into_buf):
+    """Copy lines ``rows[l0:l0 + nb]`` into lanes ``buf[i·_XBLOCK + b]`` (``into_buf``) or back.
+
+    A full block goes in 4 × 4 tiles (four rows at a time), which compiles to
+    far fewer scalar memory operations than one line at a time; unused lanes
+    of a partial block are zero.
+    """
+    n = rows.shape[1]
+    if nb == _XBLOCK:
+        for b0 in range(0, _XBLOCK, 4):
+            r0, r1, r2, r3 = rows[l0 + b0], rows[l0 + b0 + 1], rows[l0 + b0 + 2], rows[l0 + b0 + 3]
+            for i in range(n):
+                k = i * _XBLOCK + b0
+                if into_buf:
+                    buf[k], buf[k + 1], buf[k + 2], buf[k + 3] = r0[i], r1[i], r2[i], r3[i]
+                else:
+                    r0[i], r1[i], r2[i], r3[i] = buf[k], buf[k + 1], buf[k + 2], buf[k + 3]
+        return
+    if into_buf:
+        buf[:] = 0.0
+    for b in range(nb):
+        row = rows[l0 + b]
+        for i in range(n):
+            if into_buf:
+                buf[i * _XBLOCK + b] = row[i]
+            else:
+                row[i] = buf[i * _XBLOCK + b]
 
 
 @njit(cache=True, inline="always")

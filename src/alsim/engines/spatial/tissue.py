@@ -284,28 +284,20 @@ def _dart_throw(pos, ptype, npos, cand, ctype, n_want, same_um, radius_um, cell_
         p = cand[j]
         cx, cy, cz = cube(p)
         ok = True
-        for dz in range(-1, 2):
-            z = cz + dz
-            if z < 0 or z >= nzc or not ok:
+        for nbr in range(27):  # the 3 × 3 × 3 cubes around the candidate's
+            x, y, z = cx + nbr % 3 - 1, cy + (nbr // 3) % 3 - 1, cz + nbr // 9 - 1
+            if x < 0 or x >= nxc or y < 0 or y >= nyc or z < 0 or z >= nzc:
                 continue
-            for dy in range(-1, 2):
-                y = cy + dy
-                if y < 0 or y >= nyc or not ok:
-                    continue
-                for dxc in range(-1, 2):
-                    x = cx + dxc
-                    if x < 0 or x >= nxc:
-                        continue
-                    q = head[(z * nyc + y) * nxc + x]
-                    while q >= 0:
-                        need = same_um if ptype[q] == ctype else radius_um[ctype] + radius_um[ptype[q]]
-                        d2 = (pos[q, 0] - p[0]) ** 2 + (pos[q, 1] - p[1]) ** 2 + (pos[q, 2] - p[2]) ** 2
-                        if d2 < need * need:
-                            ok = False
-                            break
-                        q = nxt[q]
-                    if not ok:
-                        break
+            q = head[(z * nyc + y) * nxc + x]
+            while q >= 0:
+                need = same_um if ptype[q] == ctype else radius_um[ctype] + radius_um[ptype[q]]
+                d2 = (pos[q, 0] - p[0]) ** 2 + (pos[q, 1] - p[1]) ** 2 + (pos[q, 2] - p[2]) ** 2
+                if d2 < need * need:
+                    ok = False
+                    break
+                q = nxt[q]
+            if not ok:
+                break
         if ok:
             k = npos + accepted
             pos[k] = p
