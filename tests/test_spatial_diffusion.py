@@ -264,7 +264,8 @@ def reference_step(g, f, dt, src, upt):
     return out
 
 
-@pytest.mark.parametrize("shape,faces", [((6, 9, 37), ()), ((1, 7, 45), ("x-", "y+")), ((5, 1, 1), ("z+",))])
+@pytest.mark.parametrize("shape,faces", [((6, 9, 37), ()), ((1, 7, 45), ("x-", "y+")), ((5, 1, 1), ("z+",)),
+                                         ((1, 1, 1), ())])
 def test_numba_step_equals_the_scipy_reference(shape, faces):
     g, rng = random_grid(shape, faces)
     f, src, upt = (rng.random(g.fields_shape) for _ in range(3))

@@ -3,7 +3,8 @@
 A population is one dataclass of NumPy arrays, one row per cell: no Python
 object per cell (STYLE.md: "Cells are arrays"). Kernels that touch cells are
 Numba-compiled; the ones that run in parallel write disjoint memory, so results
-do not depend on the thread count.
+do not depend on the thread count (small calls run on one thread,
+:func:`~alsim.engines.spatial.diffusion.threads_for`).
 
 Per-cell randomness is counter-based (the idea of Random123, Salmon et al.
 2011 Proc SC'11): a draw is a pure function of (cell key, step, stream), so
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit, prange
+
+from .diffusion import threads_for
 
 __all__ = ["CELL_TYPES", "UNIT_TYPES", "MOTOR_NEURON", "INTERNEURON", "ASTROCYTE", "MICROGLIA",
            "FF", "FR", "S", "CellPopulation", "apply_cre", "cell_keys", "deposit", "gather", "normals",
@@ -153,14 +156,16 @@ def deposit(source: np.ndarray, cells: CellPopulation, rate: np.ndarray, voxel_v
     if not (source.dtype == np.float64 and source.flags.c_contiguous):
         raise ValueError("source must be a C-contiguous float64 array (it is updated in place)")
     rate = np.ascontiguousarray(rate, dtype=np.float64).reshape(len(cells), S)
-    _deposit(source.reshape(S, -1), cells.voxel, rate, cells.alive, 1.0 / voxel_volume_um3)
+    with threads_for(rate.size):
+        _deposit(source.reshape(S, -1), cells.voxel, rate, cells.alive, 1.0 / voxel_volume_um3)
 
 
 def gather(fields: np.ndarray, cells: CellPopulation) -> np.ndarray:
     """Concentration of every species in each cell's voxel: array (n_cells, species)."""
     S = fields.shape[0]
     out = np.empty((len(cells), S))
-    _gather(np.ascontiguousarray(fields).reshape(S, -1), cells.voxel, out)
+    with threads_for(out.size):
+        _gather(np.ascontiguousarray(fields).reshape(S, -1), cells.voxel, out)
     return out
 
 
@@ -222,7 +227,8 @@ def uniforms(keys: np.ndarray, step: int, stream: int = 0) -> np.ndarray:
     give independent-looking draws; no state is kept anywhere.
     """
     out = np.empty(keys.shape[0])
-    _uniforms(np.ascontiguousarray(keys, dtype=np.uint64), _counter(step, stream, _UNIFORM), out)
+    with threads_for(out.size):
+        _uniforms(np.ascontiguousarray(keys, dtype=np.uint64), _counter(step, stream, _UNIFORM), out)
     return out
 
 
@@ -230,6 +236,7 @@ def normals(keys: np.ndarray, step: int, stream: int = 0) -> np.ndarray:
     """One standard normal draw per cell for (``step``, ``stream``) (Box-Muller on two counter draws
     that never coincide with :func:`uniforms` draws)."""
     out = np.empty(keys.shape[0])
-    _normals(np.ascontiguousarray(keys, dtype=np.uint64), _counter(step, stream, _NORMAL_A),
-             _counter(step, stream, _NORMAL_B), out)
+    with threads_for(out.size):
+        _normals(np.ascontiguousarray(keys, dtype=np.uint64), _counter(step, stream, _NORMAL_A),
+                 _counter(step, stream, _NORMAL_B), out)
     return out

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -187,6 +188,23 @@ def species_table(names: Iterable[str] | None = None) -> tuple[Species, ...]:
 #: barrier can stall for a scheduler quantum (measured: 16 ms per 100×100 step).
 PARALLEL_MIN_UPDATES = 1 << 17
 
+
+
+@contextmanager
+def threads_for(n_items: int):
+    """Run the enclosed Numba kernels on one thread if they touch fewer than
+    :data:`PARALLEL_MIN_UPDATES` items, else on all of Numba's threads."""
+    if n_items >= PARALLEL_MIN_UPDATES:
+        yield
+        return
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)
+
+
 _XBLOCK = 32  # lines solved together in the x-sweep (SIMD lanes of the transposed buffer)
 
 # reaction modes of the x-sweep kernel
@@ -215,24 +233,23 @@ def _react(c, a, b, mode, e0, g0, lam, dt):
 
 
 @njit(cache=True, parallel=True)
-def _prepare_reaction(src, upt, lam, dt, E, G):
+def _prepare_reaction(src, has_src, upt, lam, dt, E, G):
     """Per-voxel factors of the exact reaction step: E = exp(-(lam + u)·dt), G = s·(1 - E)/(lam + u).
 
-    Arrays are (S, nvox); ``src`` may be (1, 1) zeros (no source).
+    Arrays are (S, nvox); without a source (``has_src`` False) ``src`` is not read.
     """
     S, N = upt.shape
-    has_src = src.shape[1] == N
-    for s in range(S):
-        for i in prange(N):
-            k = lam[s] + upt[s, i]
-            sv = src[s, i] if has_src else 0.0
-            if k > 0.0:
-                em1 = math.expm1(-k * dt)
-                E[s, i] = 1.0 + em1
-                G[s, i] = -sv * em1 / k
-            else:
-                E[s, i] = 1.0
-                G[s, i] = sv * dt
+    for t in prange(S * N):
+        s, i = t // N, t % N
+        k = lam[s] + upt[s, i]
+        sv = src[s, i] if has_src else 0.0
+        if k > 0.0:
+            em1 = math.expm1(-k * dt)
+            E[s, i] = 1.0 + em1
+            G[s, i] = -sv * em1 / k
+        else:
+            E[s, i] = 1.0
+            G[s, i] = sv * dt
 
 
 @njit(cache=True, inline="always")
@@ -625,8 +642,9 @@ class FieldGrid:
         S = self.n_species
         E = np.empty(self.fields_shape)
         G = np.empty(self.fields_shape)
-        _prepare_reaction(np.zeros((1, 1)) if src is None else src.reshape(S, -1), upt.reshape(S, -1),
-                          self.decay_per_s, dt, E.reshape(S, -1), G.reshape(S, -1))
+        with threads_for(E.size):
+            _prepare_reaction(np.zeros((1, 1)) if src is None else src.reshape(S, -1), src is not None,
+                              upt.reshape(S, -1), self.decay_per_s, dt, E.reshape(S, -1), G.reshape(S, -1))
         return Reaction(dt, None, E, G)
 
     def _check_dt(self, dt_diffusion_s, stacklevel: int = 3) -> float:
@@ -677,19 +695,13 @@ class FieldGrid:
         return fields
 
     def _step(self, fields, dt, mode, A, B):
-        """One split step with prepared arrays (no checks); small grids run on one thread."""
-        if fields.size >= PARALLEL_MIN_UPDATES:
+        """One split step with prepared arrays (no checks): the reaction + x-sweep kernel, then the
+        y- and z-sweeps; small grids run on one thread."""
+        with threads_for(fields.size):
             self._sweeps(fields, dt, mode, A, B)
-            return
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            self._sweeps(fields, dt, mode, A, B)
-        finally:
-            numba.set_num_threads(threads)
 
     def _sweeps(self, fields, dt, mode, A, B):
-        """The reaction + x-sweep kernel, then the y- and z-sweeps."""
+        """The kernels of one step."""
         axes, e0, g0 = self._coefficients(dt)
         S, nz, ny, nx = fields.shape
         L = nz * ny
