@@ -35,5 +35,5 @@ def did_you_mean(name: object, known) -> str:
     """' (did you mean 'x'?)' for the closest of ``known`` to ``name``, or '' when none is close."""
     if not isinstance(name, str):
         return ""
-    close = difflib.get_close_matches(name[:200], list(known), n=1)
+    close = difflib.get_close_matches(name[:200], [k for k in known if isinstance(k, str)], n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -47,11 +47,14 @@ def time_points(protocol) -> tuple[int, int]:
     return saved, saved + len(weighing_days(protocol.duration_days))
 
 
-def memory_estimate(protocol) -> int:
+def memory_estimate(protocol, save_every_days: float | None = None) -> int:
     """Bytes held at the peak of a run: the simulated and the matched wild-type trajectories
-    on the integration grid, and the saved time series three times (slice, tidy rows, table)."""
+    on the integration grid, and the saved time series three times (slice, tidy rows, table);
+    ``save_every_days`` replaces the protocol's."""
     from ..biology.mechanisms import N_OBS
 
+    if save_every_days is not None:
+        protocol = protocol.model_copy(update={"save_every_days": save_every_days})
     saved, grid = time_points(protocol)
     return 8 * protocol.n_animals * N_OBS * (2 * grid + 3 * saved)
 
@@ -102,9 +105,10 @@ def resource_problem(protocol) -> str | None:
         return f"groups: {n:,} animals in all, over the limit of {MAX_ANIMALS:,}"
     memory = memory_estimate(protocol)
     if memory > MAX_MEMORY_BYTES:
-        saved, grid = time_points(protocol)
-        field = "save_every_days" if 2 * saved > grid else "groups"
+        # blame the saving interval when saving as rarely as allowed (every 30 days) would fit
+        fits = memory_estimate(protocol, min(30.0, protocol.duration_days)) <= MAX_MEMORY_BYTES
+        field = "save_every_days" if fits else "groups"
         return (f"{field}: the run would hold about {size_text(memory)} in memory ({n:,} animals x "
-                f"{grid:,} time points), over the limit of {size_text(MAX_MEMORY_BYTES)}; "
+                f"{time_points(protocol)[1]:,} time points), over the limit of {size_text(MAX_MEMORY_BYTES)}; "
                 f"simulate fewer animals or save less often")
     return _drug_problem(protocol) or _medium_problem(protocol)

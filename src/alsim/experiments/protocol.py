@@ -432,7 +432,7 @@ def _expand_sweep(data: dict) -> dict:
         sw = Sweep.model_validate(sweep)
     except ValidationError as err:
         raise ProtocolError(f"sweep: {_format(err)}") from None
-    groups = data["groups"]
+    groups = data.get("groups") or []
     names = [g.get("name") for g in groups if isinstance(g, dict)]
     if sw.group not in names:
         raise ProtocolError(f"sweep.group: {shown(sw.group)} is not a group{did_you_mean(sw.group, names)}")
