@@ -251,16 +251,18 @@ def drugs_cmd() -> None:
 def params_cmd(
     mechanism: Annotated[Optional[str], typer.Option(help="only parameters of this mechanism")] = None,
 ) -> None:
-    """List the model parameters with unit, range, basis and source."""
+    """List the model parameters with unit, plausible range, domain (the values an override may
+    take), basis and source."""
     from .biology.parameters import PARAMETERS
 
     known = sorted({p.mechanism for p in PARAMETERS})
     if mechanism is not None and mechanism not in known:
         _fail(f"--mechanism: unknown mechanism {mechanism!r} (known: {', '.join(known)})")
-    table = Table("name", "value", "unit", "range", "basis", "mechanism", "source")
+    table = Table("name", "value", "unit", "range", "domain", "basis", "mechanism", "source")
     for p in PARAMETERS:
         if mechanism is None or p.mechanism == mechanism:
-            table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", p.basis,
+            domain = f"derived from {p.derived}" if p.derived else str(p.domain)
+            table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", domain, p.basis,
                           p.mechanism, p.source)
     console.print(table)
 
