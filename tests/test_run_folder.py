@@ -207,3 +207,12 @@ def test_recovery_leaves_live_writers_and_unknown_folders_alone(tmp_path):
     other.mkdir()
     store.recover(tmp_path)
     assert live.is_dir() and orphan.is_dir() and other.is_dir()
+
+
+def test_design_folders_follow_the_same_rules(lab):
+    (lab / "mydata").mkdir()
+    (lab / "mydata" / "canary.txt").write_text("precious")
+    before = snapshot(lab)
+    refused(alsim("design", "design-minocycline", "--out", "mydata"), "is not an alsim run")
+    refused(alsim("design", "design-minocycline", "--out", "runs/earlier"), "exists; pass --overwrite")
+    assert snapshot(lab) == before
