@@ -5,9 +5,10 @@ them needs and what can hurt: files over ``MAX_PROTOCOL_BYTES``; text that is
 not UTF-8; anchors and aliases (``&name`` / ``*name``: a few lines of aliases
 can expand into gigabytes, and protocols can always write the values out);
 nesting deeper than ``MAX_YAML_DEPTH``; integers longer than ``MAX_INT_DIGITS``
-digits; and duplicate keys, which plain YAML loaders resolve silently by
-keeping the last. Each refusal is an :class:`InputError` with one line naming
-the problem and, where there is one, the line of the file.
+digits; strings with unpaired surrogates (no file can hold them); and
+duplicate keys, which plain YAML loaders resolve silently by keeping the last.
+Each refusal is an :class:`InputError` with one line naming the problem and,
+where there is one, the line of the file.
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ class ProtocolLoader(yaml.SafeLoader):
             first_line[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_str(self, node):
+        """A string that can be written to files: no lone surrogates (``"\\ud800"`` escapes)."""
+        value = super().construct_yaml_str(node)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConstructorError(None, None, "string with an unpaired surrogate (\\ud800-\\udfff escape)",
+                                   node.start_mark) from None
+        return value
+
     def construct_yaml_int(self, node):
         """An integer, refusing literals longer than ``MAX_INT_DIGITS`` characters."""
         if len(node.value) > MAX_INT_DIGITS:
@@ -75,6 +86,7 @@ class ProtocolLoader(yaml.SafeLoader):
 
 
 ProtocolLoader.add_constructor("tag:yaml.org,2002:int", ProtocolLoader.construct_yaml_int)
+ProtocolLoader.add_constructor("tag:yaml.org,2002:str", ProtocolLoader.construct_yaml_str)
 
 
 def read_bytes(path: Path) -> bytes:
