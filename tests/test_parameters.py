@@ -89,13 +89,25 @@ def _corner_values(p):
 
 
 def test_no_value_in_a_domain_crashes_the_kernel():
-    """At either end of every domain one animal integrates (its status may be 'failed', never an exception)."""
+    """At either end of every domain an animal and a culture well integrate (their status may be
+    'failed', never an exception such as a division by zero inside the compiled code)."""
     from alsim.biology import genotypes as gt
     from alsim.engines.meanfield import solve_cohort
+    from alsim.experiments.culture import simulate_wells, well_vector
+    from alsim.experiments.protocol import protocol_from_dict
 
-    rows = np.array([gt.animal_vector(prm.default_vector(), "SOD1-G93A", "B6SJL", "male", None, {p.name: v})
-                     for p in prm.PARAMETERS if p.derived is None for v in _corner_values(p)])
-    wells = rows.copy()  # the same corners in a culture well, where the medium terms divide too
-    wells[:, prm.IDX["context_culture"]] = 1.0
+    corners = [(p.name, v) for p in prm.PARAMETERS if p.derived is None for v in _corner_values(p)]
+    animals = np.array([gt.animal_vector(prm.default_vector(), "SOD1-G93A", "B6SJL", "male", None, {name: v})
+                        for name, v in corners])
+    culture = protocol_from_dict({"name": "w", "duration_days": 14, "groups": [
+        {"name": "w", "genotype": "SOD1-G93A", "n": 1, "context": "coculture",
+         "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]})
+    group = culture.groups[0]
+    # the medium terms divide by half-lives; large values only make a well stiff (and slow)
+    lows = [(p.name, _corner_values(p)[0]) for p in prm.PARAMETERS if p.derived is None]
+    wells = np.tile(well_vector(prm.default_vector(), culture, group, "SOD1-G93A", None), (len(lows), 1))
+    for i, (name, v) in enumerate(lows):
+        wells[i, prm.IDX[name]] = v
     with np.errstate(all="ignore"):
-        solve_cohort(np.vstack([rows, wells]), np.arange(0.0, 201.0, 20.0), max_steps=5_000)
+        solve_cohort(animals, np.arange(0.0, 201.0, 20.0), max_steps=5_000)
+        simulate_wells(wells, group, np.array([0.0, 7.0, 14.0]))

@@ -71,6 +71,10 @@ def test_cli_rejects_bad_protocol_with_status_2_and_writes_nothing(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["run", "no-such-protocol"], "no built-in protocol named 'no-such-protocol'"),
     (["run", "missing.yaml"], "file not found: 'missing.yaml'"),
+    (["run", "x" * 300 + ".yaml"], "file not found: 'xxxx"),
+    (["run", "a\0b.yaml"], "contains a NUL character"),
+    (["run", "g93a-natural-histry"], "(did you mean 'g93a-natural-history'?)"),
+    (["run", "."], "cannot read the file"),
     (["show", "nope"], "no built-in protocol named 'nope'"),
     (["validate", "--set", "hill_n=-1"], "must lie in (0, 20]"),
     (["validate", "--set", "bogus=1"], "unknown parameter 'bogus'"),

@@ -488,14 +488,19 @@ def library_text(name: str) -> str:
     return resources.files("alsim.experiments").joinpath("library", f"{name}.yaml").read_text()
 
 
+def _exists(ref: str) -> bool:
+    """Whether a path exists (False for names the system cannot even look up, e.g. too long)."""
+    try:
+        return Path(ref).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _is_file_reference(ref: str) -> bool:
     """Whether ``ref`` names a file (a YAML suffix, or an existing path) rather than a built-in protocol."""
     if "\0" in ref:
         raise ProtocolError(f"protocol: {shown(ref)} contains a NUL character")
-    try:
-        return Path(ref).suffix in (".yaml", ".yml") or Path(ref).exists()
-    except OSError as err:
-        raise ProtocolError(f"protocol: cannot use {shown(ref)} ({err.strerror or err})") from None
+    return Path(ref).suffix in (".yaml", ".yml") or _exists(ref)
 
 
 def load_protocol(ref: str | Path) -> Protocol:
@@ -504,7 +509,7 @@ def load_protocol(ref: str | Path) -> Protocol:
     source = ref if len(ref) <= 200 and ref.isprintable() else shown(ref)
     try:
         if _is_file_reference(ref):
-            if not Path(ref).exists():
+            if not _exists(ref):
                 raise ProtocolError(f"protocol: file not found: {shown(ref)}")
             data = read_bytes(Path(ref))
         else:
