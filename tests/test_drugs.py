@@ -107,7 +107,8 @@ def test_half_life_of_ln2_uses_the_limit_of_the_bateman_function():
     at = [generic_drug("tnf_per_m1", 1.0, 0.9, h) for h in (ln2 * (1 - 1e-7), ln2, ln2 * (1 + 1e-7))]
     assert at[1].ka == at[1].ke
     t = np.linspace(10.0, 12.0, 97)
-    for schedule in (Schedule("ip", start=10.0, stop=11.0, dose=20.0), Schedule("diet", start=10.0, stop=11.0, ppm=500.0)):
+    for schedule in (Schedule("ip", start=10.0, stop=11.0, dose=20.0),
+                     Schedule("diet", start=10.0, stop=11.0, ppm=500.0)):
         below, c, above = (plasma_concentration(t, d, schedule) for d in at)
         assert np.isfinite(c).all() and c.max() > 0
         np.testing.assert_allclose(c, below, rtol=1e-6, atol=1e-12)

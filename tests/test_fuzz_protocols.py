@@ -23,8 +23,8 @@ from alsim.cli import app
 from alsim.experiments.protocol import library_names, library_text
 from alsim.io.store import TXN_PREFIX
 
-ODD_STRINGS = ["", ".", "..", "../x", "/abs", "a\nb", "a\x00b", "\ud800", "[red]x[/]", "café", "x" * 300, "1e999", "WT",
-               "SOD1-G93A", "minocycline", "generic", "end_stage_d", "hill_n", "survival", "diet", "a"]
+ODD_STRINGS = ["", ".", "..", "../x", "/abs", "a\nb", "a\x00b", "\ud800", "[red]x[/]", "café", "x" * 300, "1e999",
+               "WT", "SOD1-G93A", "minocycline", "generic", "end_stage_d", "hill_n", "survival", "diet", "a"]
 ODD_NUMBERS = [0, -1, 1, 2, 10**30, 2**63, 0.0, -0.0, 1e-300, 1e308, 0.6931471805599453,
                float("nan"), float("inf"), float("-inf")]
 FIELDS = ["name", "n", "genotype", "duration_days", "save_every_days", "seed", "overrides", "control", "groups",

@@ -92,6 +92,7 @@ def test_an_empty_folder_becomes_the_run(lab):
     ("link", "is a symbolic link"),
     ("file.txt/run", "is not a folder"),
     ("x" * 300, "the name is too long for the filesystem"),
+    ("x" * 300 + "/run", "the name is too long for the filesystem"),
     ("bad\0name", "contains a NUL character"),
     ("bad\nname", "contains a control character"),
 ])

@@ -268,13 +268,13 @@ class Criterion(_Strict):
     @model_validator(mode="after")
     def _needs(self) -> "Criterion":
         if math.isnan(self.low) or math.isnan(self.high):
-            raise ValueError(f"criterion {self.label!r}: low and high must be numbers or +/-inf, not NaN")
+            raise ValueError(f"criterion {shown(self.label)}: low and high must be numbers or +/-inf, not NaN")
         if self.measure in ("change", "late_share", "group_difference") and self.vs is None:
-            raise ValueError(f"criterion {self.label!r}: measure {self.measure!r} needs 'vs' (a group)")
+            raise ValueError(f"criterion {shown(self.label)}: measure {self.measure!r} needs 'vs' (a group)")
         if self.measure == "difference" and self.minus is None:
-            raise ValueError(f"criterion {self.label!r}: measure 'difference' needs 'minus' (a readout)")
+            raise ValueError(f"criterion {shown(self.label)}: measure 'difference' needs 'minus' (a readout)")
         if self.low > self.high:
-            raise ValueError(f"criterion {self.label!r}: low {self.low} exceeds high {self.high}")
+            raise ValueError(f"criterion {shown(self.label)}: low {self.low} exceeds high {self.high}")
         return self
 
 
@@ -447,7 +447,7 @@ def _expand_sweep(data: dict) -> dict:
             continue
         treatments = g.get("treatments")
         if not isinstance(treatments, list) or not treatments or not isinstance(treatments[0], dict):
-            raise ProtocolError(f"sweep.group: {sw.group!r} needs a list of treatments whose first one is swept")
+            raise ProtocolError(f"sweep.group: {shown(sw.group)} needs a list of treatments whose first one is swept")
         for start in sw.start_days:
             for dose in sw.doses:
                 t0 = dict(g["treatments"][0], start_day=start)

@@ -105,16 +105,26 @@ def check_target(out: Path, overwrite: bool = False) -> Path:
     Refused: a path with NUL or control characters or a name too long for the
     filesystem; the working directory or a folder above it; a symbolic link;
     anything that is not a folder; an existing alsim output folder unless
-    ``overwrite``; any other non-empty folder (alsim never deletes it). Leftovers
-    of killed writers in the parent folder are recovered first.
+    ``overwrite``; any other non-empty folder (alsim never deletes it); a place
+    that cannot be read or written. Leftovers of killed writers in the parent
+    folder are recovered first.
     """
     text = str(out)
     path = _absolute(out)
-    if len(os.fsencode(path.name)) > NAME_MAX or len(os.fsencode(str(path))) > PATH_MAX:
+    if max(len(os.fsencode(part)) for part in path.parts) > NAME_MAX or len(os.fsencode(str(path))) > PATH_MAX:
         raise RunFolderError(f"--out: {shown(text)}: the name is too long for the filesystem")
     cwd = Path.cwd().resolve()
     if path == cwd or path in cwd.parents:
         raise RunFolderError(f"--out: {shown(text)} is the working directory or a folder above it")
+    try:
+        _check_place(path, text, overwrite)
+    except OSError as err:  # a folder on the way that cannot be read, for instance
+        raise RunFolderError(f"--out: {shown(text)}: {err.strerror or err}") from None
+    return path
+
+
+def _check_place(path: Path, text: str, overwrite: bool) -> None:
+    """What is at ``path`` now: nothing, an empty folder, or (with ``overwrite``) an alsim output folder."""
     if path.parent.is_dir():
         recover(path.parent)
     if path.is_symlink():
@@ -124,12 +134,12 @@ def check_target(out: Path, overwrite: bool = False) -> Path:
             raise RunFolderError(f"--out: {shown(text)} exists and is not a folder")
         if is_output(path):
             if not overwrite:
-                raise RunFolderError(f"{text} exists; pass --overwrite to replace it")
+                raise RunFolderError(f"{text if len(text) <= 200 else shown(text)} exists; "
+                                     f"pass --overwrite to replace it")
         elif any(path.iterdir()):
             raise RunFolderError(f"--out: {shown(text)} exists and is not an alsim run (no {MANIFEST}); "
                                  f"alsim never deletes it, so choose another folder")
     _check_parent(path, text)
-    return path
 
 
 # ---------------------------------------------------------------- transactions
