@@ -181,11 +181,9 @@ def design_cmd(
 ) -> None:
     """Power analysis by simulation: power vs animals per arm, n for 80 % power, and the
     false-positive rate of weak designs (small, sex-unbalanced, litters not matched)."""
-    import json
-
     from .experiments.design import design_study
     from .io.manifest import design_manifest
-    from .io.store import MANIFEST, publishing
+    from .io.store import publishing, write_manifest
     from .report.plots import plot_power
 
     try:
@@ -216,8 +214,7 @@ def design_cmd(
         res.false_positives.to_csv(tmp / "false_positives.csv", index=False)
         plot_power(res.power, res.n_for_80, tmp / "power.png",
                    f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha)
-        (tmp / MANIFEST).write_text(json.dumps(design_manifest(proto, ns, studies, alpha, test, res.wall_time_s),
-                                               indent=2, default=str))
+        write_manifest(tmp, design_manifest(proto, ns, studies, alpha, test, res.wall_time_s))
     table = Table("animals per arm", "power")
     for r in res.power.itertuples(index=False):
         table.add_row(str(r.n_per_arm), f"{100 * r.power:.1f} %")

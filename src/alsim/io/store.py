@@ -170,15 +170,15 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, and another user's
+        pass
     return True
 
 
 def _writer_pid(txn: Path) -> int | None:
     """The pid in a transaction folder's name (``.alsim-txn-<pid>-<token>``)."""
     pid = txn.name[len(TXN_PREFIX):].partition("-")[0]
-    return int(pid) if pid.isdigit() else None
+    return int(pid) if pid.isdigit() and len(pid) <= 9 else None  # pids stay below 2^22 on Linux
 
 
 def _recover_one(txn: Path) -> None:
@@ -263,5 +263,9 @@ def write_tables(result, folder: Path) -> None:
     params.to_parquet(folder / "parameters.parquet", index=False)
     (folder / "protocol.yaml").write_text(yaml.safe_dump(result.protocol.model_dump(), sort_keys=False))
     n_failed = int(result.animals["status"].str.startswith("failed").sum())
-    (folder / MANIFEST).write_text(json.dumps(manifest(result.protocol, result.wall_time_s, n_failed),
-                                              indent=2, default=str))
+    write_manifest(folder, manifest(result.protocol, result.wall_time_s, n_failed))
+
+
+def write_manifest(folder: Path, data: dict) -> None:
+    """``manifest.json``: what makes ``folder`` an alsim output folder (see :func:`is_output`)."""
+    (Path(folder) / MANIFEST).write_text(json.dumps(data, indent=2, default=str))
