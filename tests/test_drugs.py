@@ -96,3 +96,24 @@ def test_sweep_expands_into_one_group_per_start_and_dose():
         [(30.0, 10.0), (30.0, 20.0), (30.0, 40.0), (60.0, 10.0), (60.0, 20.0), (60.0, 40.0)]
     # round trip: a dumped protocol loads to the same groups
     assert protocol_from_dict(p.model_dump()).groups == p.groups
+
+
+def test_half_life_of_ln2_uses_the_limit_of_the_bateman_function():
+    """ka = ke = 1/h for a generic drug with half_life_h = ln 2: concentrations are finite and lie
+    between those of the neighbouring half-lives (C = D ka t e^{-kt} there)."""
+    from alsim.biology.drugs import generic_drug
+
+    ln2 = float(np.log(2.0))
+    at = [generic_drug("tnf_per_m1", 1.0, 0.9, h) for h in (ln2 * (1 - 1e-7), ln2, ln2 * (1 + 1e-7))]
+    assert at[1].ka == at[1].ke
+    t = np.linspace(10.0, 12.0, 97)
+    for schedule in (Schedule("ip", start=10.0, stop=11.0, dose=20.0),
+                     Schedule("diet", start=10.0, stop=11.0, ppm=500.0)):
+        below, c, above = (plasma_concentration(t, d, schedule) for d in at)
+        assert np.isfinite(c).all() and c.max() > 0
+        np.testing.assert_allclose(c, below, rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(c, above, rtol=1e-6, atol=1e-12)
+    h = (t - 10.0) * 24.0
+    bolus = plasma_concentration(t, at[1], Schedule("ip", start=10.0, stop=10.5, dose=20.0))
+    np.testing.assert_allclose(bolus, 20.0 * 1.0 * h * np.exp(-h), rtol=1e-12, atol=1e-15)
+    assert (daily_inhibition(at[1], Schedule("ip", start=10.0, stop=20.0, dose=20.0), 30.0)[10:20] > 0.1).all()

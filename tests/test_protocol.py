@@ -28,7 +28,7 @@ def _with(path, value):
     (_with(("groups", 0, "background"), "FVB"), "groups.0.background: Input should be 'B6SJL' or 'C57BL/6'"),
     (_with(("groups", 0, "female_fraction"), 1.5), "groups.0.female_fraction: Input should be less than or equal to 1"),
     (_with(("groups", 0, "overrides"), {"no_such_rate": 1.0}), "groups.0.overrides: unknown parameter 'no_such_rate'"),
-    (_with(("overrides",), {"hill_n": -2.0}), "overrides: parameter 'hill_n' must be non-negative, got -2.0"),
+    (_with(("overrides",), {"hill_n": -2.0}), "overrides: parameter 'hill_n' must lie in (0, 20], got -2.0"),
     (_with(("colour",), "blue"), "colour: unknown key (value 'blue')"),
     (_with(("groups", 0, "dose"), 3), "groups.0.dose: unknown key (value 3)"),
     (_with(("duration_days",), -10), "duration_days: Input should be greater than 0"),
@@ -71,8 +71,12 @@ def test_cli_rejects_bad_protocol_with_status_2_and_writes_nothing(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["run", "no-such-protocol"], "no built-in protocol named 'no-such-protocol'"),
     (["run", "missing.yaml"], "file not found: 'missing.yaml'"),
+    (["run", "x" * 300 + ".yaml"], "file not found: 'xxxx"),
+    (["run", "a\0b.yaml"], "contains a NUL character"),
+    (["run", "g93a-natural-histry"], "(did you mean 'g93a-natural-history'?)"),
+    (["run", "."], "cannot read the file"),
     (["show", "nope"], "no built-in protocol named 'nope'"),
-    (["validate", "--set", "hill_n=-1"], "must be non-negative"),
+    (["validate", "--set", "hill_n=-1"], "must lie in (0, 20]"),
     (["validate", "--set", "bogus=1"], "unknown parameter 'bogus'"),
     (["validate", "--set", "hill_n"], "expected NAME=VALUE"),
     (["validate", "--n", "0"], "--n: must be positive"),
@@ -94,3 +98,71 @@ def test_malformed_yaml(tmp_path):
     path.write_text("- just\n- a list\n")
     with pytest.raises(ProtocolError, match="must be a mapping"):
         load_protocol(path)
+
+
+@pytest.mark.parametrize("name", ["p", "My study 2.0", "g93a_natural-history", "x" * 128])
+def test_run_names_that_are_one_safe_folder_name_are_accepted(name):
+    assert protocol_from_dict({**GOOD, "name": name}).name == name
+
+
+@pytest.mark.parametrize("name", [".", "..", ".hidden", "a/b", "a\\b", "a\nb", "a\0b", "x" * 129, "é"])
+def test_other_run_names_are_refused(name):
+    with pytest.raises(ProtocolError, match="name: must be one folder name"):
+        protocol_from_dict({**GOOD, "name": name})
+
+
+@pytest.mark.parametrize("name", ["a\tb", "a\u2028b", "\u202eevil", "   ", "x" * 121])
+def test_group_names_are_one_printable_line(name):
+    with pytest.raises(ProtocolError, match="groups.0.name: "):
+        protocol_from_dict(_with(("groups", 0, "name"), name))
+
+
+def test_huge_values_are_shortened_in_messages():
+    with pytest.raises(ProtocolError) as err:
+        protocol_from_dict(_with(("groups", 0, "genotype"), "G" * 100_000))
+    assert len(str(err.value)) < 300 and "..." in str(err.value)
+
+
+CULTURE = {"name": "c", "duration_days": 14,
+           "groups": [{"name": "w", "genotype": "WT", "n": 2, "context": "conditioned_medium",
+                       "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]}
+
+
+def test_culture_criteria_name_culture_readouts():
+    claim = {"id": "X", "statement": "s", "citation": "c",
+             "criteria": [{"label": "l", "readout": "end_stage_d", "group": "w"}]}
+    with pytest.raises(ProtocolError, match="claim.criteria.0.readout: 'end_stage_d' is not a readout column"):
+        protocol_from_dict({**CULTURE, "claim": claim})
+    claim["criteria"] = [{"label": "l", "readout": "mn_loss_vs_control", "group": "w", "measure": "late_share",
+                          "vs": "w"}]
+    with pytest.raises(ProtocolError, match="'late_share' needs animals"):
+        protocol_from_dict({**CULTURE, "claim": claim})
+
+
+def test_medium_changes_are_limited():
+    data = {**CULTURE, "duration_days": 1000, "save_every_days": 30}
+    data["groups"] = [{**data["groups"][0], "feeder": {**data["groups"][0]["feeder"], "refresh_days": 0.01}}]
+    with pytest.raises(ProtocolError, match=r"groups.w.feeder.refresh_days: 100,000 medium changes in all"):
+        protocol_from_dict(data)
+
+
+def test_memory_estimate_grows_with_animals_and_saved_points():
+    from alsim.experiments.limits import MAX_MEMORY_BYTES, memory_estimate
+
+    small = protocol_from_dict(GOOD)
+    assert 0 < memory_estimate(small) < memory_estimate(protocol_from_dict(_with(("save_every_days",), 0.5)))
+    with pytest.raises(ProtocolError, match=r"groups: the run would hold about .* over the limit of 4 GiB"):
+        protocol_from_dict(_with(("groups", 0, "n"), 200_000))
+    assert memory_estimate(small) * 200_000 / 4 > MAX_MEMORY_BYTES
+
+
+@pytest.mark.parametrize("args, message", [
+    (["validate", "--set", "adult_weight=50"], "--set: parameter 'adult_weight' is computed by the model"),
+    (["validate", "--set", "muscle_atrophy_tau=0"], "must lie in (0, inf), got 0.0"),
+    (["validate", "--set", "hill_n=nan"], "finite number"),
+    (["validate", "--set", "misfold_grwth=1"], "did you mean 'misfold_growth'?"),
+])
+def test_validate_set_checks_the_domain(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and message in res.output and res.output.count("\n") == 1, res.output

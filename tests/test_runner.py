@@ -131,3 +131,19 @@ def test_within_animal_noise_from_the_protocol():
     again = runner.run(protocol_from_dict({**SMALL, "within_animal_noise": 0.02}))
     pd.testing.assert_frame_equal(noisy.animals, again.animals)
     assert not np.allclose(noisy.animals.end_stage_d[:12], runner.run(protocol_from_dict(SMALL)).animals.end_stage_d[:12])
+
+
+def test_readout_columns_are_known_before_the_run(small):
+    """Claim criteria are checked on load against these names: they must be what a run produces."""
+    design = {"animal", "group", "genotype", "background", "sex", "status", "litter", "non_als_death_d"}
+    assert list(small.animals.columns.drop(list(design))) == list(ro.READOUT_COLUMNS)
+    wells = runner.run(protocol_from_dict({
+        "name": "well", "duration_days": 3,
+        "groups": [{"name": "w", "genotype": "WT", "n": 1, "context": "coculture",
+                    "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]})).animals
+    assert set(ro.WELL_READOUT_COLUMNS) <= set(wells.columns)
+
+
+def test_follow_up_ending_before_the_first_weighing_has_no_onset():
+    res = runner.run(protocol_from_dict({**SMALL, "duration_days": 20, "save_every_days": 5}))
+    assert res.weighings.empty and res.animals.onset_d.isna().all() and res.animals.peak_weight_g.isna().all()

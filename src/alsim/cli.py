@@ -1,8 +1,9 @@
-"""Command line: ``alsim run | list | show | validate | params``.
+"""Command line: ``alsim run | list | show | validate | design | drugs | params``.
 
 Errors a user can cause (bad protocol, unknown genotype or parameter, bad
-value) print one message naming the field and value and exit with status 2,
-writing nothing.
+value, an output folder alsim will not write) print one line naming the field
+and value and exit with status 2, writing nothing; they are all found before
+anything is simulated.
 """
 
 from __future__ import annotations
@@ -27,8 +28,19 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``error: <message>`` on one line of stderr and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {escape(' '.join(message.splitlines()))}", highlight=False)
     raise typer.Exit(code)
+
+
+def _target(out: Path, overwrite: bool) -> Path:
+    """The checked output folder (see ``io.store.check_target``), or exit 2."""
+    from .io.store import RunFolderError, check_target
+
+    try:
+        return check_target(out, overwrite)
+    except RunFolderError as e:
+        _fail(str(e))
 
 
 def _parse_sets(sets: list[str]) -> dict[str, float]:
@@ -47,12 +59,13 @@ def _parse_sets(sets: list[str]) -> dict[str, float]:
 @app.command("run")
 def run_cmd(
     protocol: Annotated[str, typer.Argument(help="protocol YAML file or built-in name (see `alsim list`)")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="run folder (default runs/<protocol name>)")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="run folder (default runs/<protocol name>)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the protocol's seed")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing run folder")] = False,
 ) -> None:
     """Simulate a protocol and write its run folder: tables, manifest, figures, summary."""
     from .experiments.runner import run
-    from .io.store import staging, write_tables
+    from .io.store import publishing, write_tables
     from .analysis.claims import claim_rows
     from .analysis.compare import compare_to_control
     from .analysis.survival import survival_report
@@ -68,7 +81,8 @@ def run_cmd(
             proto = protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
     except ProtocolError as e:
         _fail(str(e))
-    out_dir = out if out is not None else Path("runs") / proto.name
+    out_dir = Path(out) if out is not None else Path("runs") / proto.name
+    _target(out_dir, overwrite)
     unit = "wells" if proto.in_culture else "animals"
     console.print(f"[bold]{proto.name}[/]: {proto.n_animals} {unit}, {len(proto.groups)} groups, "
                   f"{proto.duration_days:g} days, seed {proto.seed}")
@@ -77,7 +91,7 @@ def run_cmd(
         task = bar.add_task("simulating", total=proto.n_animals)
         result = run(proto, progress=lambda done, total: bar.update(task, completed=done))
     rows = claim_rows(proto, result.animals) if proto.claim is not None else None
-    with staging(out_dir) as tmp:
+    with publishing(out_dir, overwrite) as tmp:
         write_tables(result, tmp)
         if proto.control is not None:
             compare_to_control(result.animals, proto.control).to_csv(tmp / "comparisons.csv", index=False)
@@ -89,8 +103,9 @@ def run_cmd(
         (tmp / "figures").mkdir()
         figures = write_figures(result, tmp / "figures")
         (tmp / "summary.md").write_text(summary_markdown(proto, result.animals, rows))
-    console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True)
-    console.print(f"wrote {out_dir}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation")
+    console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True, markup=False)
+    console.print(f"wrote {escape(str(out_dir))}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation",
+                  highlight=False)
 
 
 @app.command("list")
@@ -161,12 +176,14 @@ def design_cmd(
     studies: Annotated[int, typer.Option(help="simulated studies per group size")] = 2000,
     alpha: Annotated[float, typer.Option(help="significance level")] = 0.05,
     test: Annotated[str, typer.Option(help="logrank (time-to-event) or t (Welch, on survival ages)")] = "logrank",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="folder (default runs/<name>-design)")] = None,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="folder (default runs/<name>-design)")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing design folder")] = False,
 ) -> None:
     """Power analysis by simulation: power vs animals per arm, n for 80 % power, and the
     false-positive rate of weak designs (small, sex-unbalanced, litters not matched)."""
     from .experiments.design import design_study
-    from .io.store import staging
+    from .io.manifest import design_manifest
+    from .io.store import publishing, write_manifest
     from .report.plots import plot_power
 
     try:
@@ -183,16 +200,21 @@ def design_cmd(
         _fail(f"--test: must be logrank or t, got {test!r}")
     try:
         proto = load_protocol(protocol)
+    except ProtocolError as e:
+        _fail(str(e))
+    out_dir = Path(out) if out is not None else Path("runs") / f"{proto.name}-design"
+    _target(out_dir, overwrite)
+    try:
         with console.status(f"simulating {proto.name} and {studies} studies per group size"):
             res = design_study(proto, ns, studies=studies, alpha=alpha, test=test)
     except (ProtocolError, ValueError) as e:
         _fail(str(e))
-    out_dir = out if out is not None else Path("runs") / f"{proto.name}-design"
-    with staging(out_dir) as tmp:
+    with publishing(out_dir, overwrite) as tmp:
         res.power.to_csv(tmp / "power.csv", index=False)
         res.false_positives.to_csv(tmp / "false_positives.csv", index=False)
         plot_power(res.power, res.n_for_80, tmp / "power.png",
                    f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha)
+        write_manifest(tmp, design_manifest(proto, ns, studies, alpha, test, res.wall_time_s))
     table = Table("animals per arm", "power")
     for r in res.power.itertuples(index=False):
         table.add_row(str(r.n_per_arm), f"{100 * r.power:.1f} %")
@@ -205,7 +227,8 @@ def design_cmd(
     console.print(fp)
     for note in res.notes:
         console.print(f"[yellow]warning:[/yellow] {note}")
-    console.print(f"wrote {out_dir}/ in {res.wall_time_s:.1f} s ({studies} studies per group size)")
+    console.print(f"wrote {escape(str(out_dir))}/ in {res.wall_time_s:.1f} s ({studies} studies per group size)",
+                  highlight=False)
 
 
 @app.command("drugs")
@@ -225,16 +248,18 @@ def drugs_cmd() -> None:
 def params_cmd(
     mechanism: Annotated[Optional[str], typer.Option(help="only parameters of this mechanism")] = None,
 ) -> None:
-    """List the model parameters with unit, range, basis and source."""
+    """List the model parameters with unit, plausible range, domain (the values an override may
+    take), basis and source."""
     from .biology.parameters import PARAMETERS
 
     known = sorted({p.mechanism for p in PARAMETERS})
     if mechanism is not None and mechanism not in known:
         _fail(f"--mechanism: unknown mechanism {mechanism!r} (known: {', '.join(known)})")
-    table = Table("name", "value", "unit", "range", "basis", "mechanism", "source")
+    table = Table("name", "value", "unit", "range", "domain", "basis", "mechanism", "source")
     for p in PARAMETERS:
         if mechanism is None or p.mechanism == mechanism:
-            table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", p.basis,
+            domain = f"derived from {p.derived}" if p.derived else str(p.domain)
+            table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", domain, p.basis,
                           p.mechanism, p.source)
     console.print(table)
 

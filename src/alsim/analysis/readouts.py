@@ -42,6 +42,8 @@ def weight_onset(days: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.
     weight never falls 10 % has NaN early disease.
     """
     w = np.where(np.isnan(weights), -np.inf, weights)
+    if w.shape[1] == 0:  # follow-up ends before the first weighing
+        return np.full(w.shape[0], np.nan), np.full(w.shape[0], np.nan)
     any_w = np.isfinite(w).any(axis=1)
     i_peak = np.argmax(w, axis=1)
     onset = np.where(any_w, days[i_peak], np.nan)
@@ -103,6 +105,20 @@ def value_at_ages(t: np.ndarray, series: np.ndarray, ages: np.ndarray) -> np.nda
 MN_LOSS_AGES = (60.0, 90.0, 100.0, 120.0)
 UMN_LOSS_AGE = 110.0
 
+# The columns animal_readouts returns, in its order (claim criteria are checked against them on load).
+READOUT_COLUMNS = (
+    "onset_d", "early_disease_d", "end_stage_d", "early_phase_d", "late_phase_d", "peak_weight_g",
+    *(f"alpha_mn_loss_{int(a)}d" for a in MN_LOSS_AGES), "alpha_mn_loss_end_stage",
+    f"corticospinal_loss_{int(UMN_LOSS_AGE)}d",
+    *(c for k in ("ff", "fr", "s") for c in (f"denervation_onset_{k}_d", f"innervated_{k}_end_stage")),
+    "alpha_mn_loss_onset_d",
+    *(c for g in ("microgliosis", "astrogliosis") for c in (f"{g}_onset_d", f"{g}_peak_d")),
+    *(f"type{i}_fold_{stage}" for stage in ("onset", "end_stage") for i in (1, 2)),
+)
+# The readout columns of a culture well (experiments.culture), relative to the matched control culture.
+WELL_READOUT_COLUMNS = ("mn_survival_vs_control", "interneuron_survival_vs_control", "mn_loss_vs_control",
+                        "interneuron_loss_vs_control", "apoptotic_fraction")
+
 
 def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
     """Per-animal readouts as a dict of equal-length arrays.
@@ -116,7 +132,7 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
     onset, early = weight_onset(weigh_days, weights)
     # A peak is an onset only once the weight has turned down (or the animal reached end stage):
     # a healthy animal's heaviest weighing is not an onset.
-    peak = np.nanmax(np.where(np.isnan(weights), -np.inf, weights), axis=1)
+    peak = np.max(np.where(np.isnan(weights), -np.inf, weights), axis=1, initial=-np.inf)
     after = weigh_days[None, :] > onset[:, None]
     declined = (after & (weights <= (1.0 - ONSET_CONFIRM) * peak[:, None])).any(axis=1)
     onset = np.where(declined | np.isfinite(end_stage), onset, np.nan)
@@ -126,9 +142,8 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
         "end_stage_d": end_stage,
         "early_phase_d": early - onset,
         "late_phase_d": end_stage - early,
-        "peak_weight_g": np.nanmax(np.where(np.isnan(weights), -np.inf, weights), axis=1),
+        "peak_weight_g": np.where(np.isfinite(peak), peak, np.nan),
     }
-    out["peak_weight_g"][~np.isfinite(out["peak_weight_g"])] = np.nan
     alpha = obs[:, :, col["alpha_mn_surviving"]] / ref_obs[:, :, col["alpha_mn_surviving"]]
     for a in MN_LOSS_AGES:
         out[f"alpha_mn_loss_{int(a)}d"] = 1.0 - value_at(t, alpha, a)

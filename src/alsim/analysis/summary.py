@@ -41,6 +41,21 @@ def group_summary(animals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _failures(animals: pd.DataFrame, unit: str, listed: int = 100) -> list[str]:
+    """Lines on failed integrations: the count, groups in which every one failed, and the first
+    ``listed`` failed animals."""
+    failed = animals["status"].str.startswith("failed")
+    lines = [f"{unit}: {len(animals)}; failed integrations: {int(failed.sum())}."]
+    for group, f in failed.groupby(animals["group"], sort=False):
+        if f.all():
+            lines.append(f"group {group}: all {len(f)} integrations failed.")
+    ids = animals.loc[failed, "animal"].astype(str).tolist()
+    if ids:
+        more = f" and {len(ids) - listed} more" if len(ids) > listed else ""
+        lines.append("Failed animals: " + ", ".join(ids[:listed]) + more)
+    return lines
+
+
 def summary_markdown(protocol, animals: pd.DataFrame, claim_rows=None) -> str:
     """A short Markdown report: the protocol, mean +/- SD (n) of each readout per group, and
     the claim's criteria with their verdicts when the protocol carries a claim."""
@@ -61,11 +76,8 @@ def summary_markdown(protocol, animals: pd.DataFrame, claim_rows=None) -> str:
             else:
                 cells.append(f"{r['mean']:.1f} +/- {(r.sd if r.n > 1 else 0):.1f} ({r.n})")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    failed = animals["status"].str.startswith("failed")
     unit = "Wells" if protocol.in_culture else "Animals"
-    lines += ["", f"{unit}: {len(animals)}; failed integrations: {int(failed.sum())}."]
-    if failed.any():
-        lines.append("Failed animals: " + ", ".join(str(a) for a in animals.loc[failed, "animal"]))
+    lines += ["", *_failures(animals, unit)]
     if claim_rows:
         c = protocol.claim
         lines += ["", f"## Claim {c.id}: {c.statement}", "", f"Source: {c.citation}", "",

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
 
@@ -42,14 +43,18 @@ def durations_events(animals: pd.DataFrame, endpoint: str, follow_up: float,
 
 def _cox_vs_control(df: pd.DataFrame, alpha: float) -> dict:
     """Cox hazard ratio of the arm vs control with CI, or NaN and the reason when the partial
-    likelihood has no finite maximum (no events in an arm; complete separation of the arms)."""
+    likelihood has no finite maximum (no events in an arm; complete separation of the arms) or
+    the fit does not converge (lifelines' ``ConvergenceError``)."""
     ev_arm = int(df.loc[df.arm == 1, "E"].sum())
     ev_ctrl = int(df.loc[df.arm == 0, "E"].sum())
     if ev_arm == 0 or ev_ctrl == 0:
         return {"hr_note": "not estimable: no events in " + ("this arm" if ev_arm == 0 else "the control arm")}
-    with warnings.catch_warnings(), np.errstate(over="ignore"):
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore")  # convergence trouble is judged from the estimate below
-        cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
+        try:
+            cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
+        except ConvergenceError:
+            return {"hr_note": "not estimable: the Cox fit did not converge (too few animals or events in an arm)"}
     with np.errstate(over="ignore"):
         hr = float(np.exp(cph.params_["arm"]))
         lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())

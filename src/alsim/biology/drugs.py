@@ -90,6 +90,20 @@ class Schedule:
         return np.arange(self.start, self.stop - 1e-9, self.interval)
 
 
+def bateman(ka: float, ke: float, t_h: np.ndarray) -> np.ndarray:
+    """(e^{-ke t} - e^{-ka t}) / (ka - ke) for t >= 0 [h], the shape of a bolus's concentration.
+
+    Written as e^{-min(ka,ke) t} (1 - e^{-|ka-ke| t}) / |ka-ke| with ``expm1``, which stays
+    exact as ka approaches ke and equals its limit t e^{-k t} at ka = ke (a generic drug with
+    ``half_life_h`` = ln 2 has ke = ka = 1/h).
+    """
+    d = abs(ka - ke)
+    decay = np.exp(-min(ka, ke) * t_h)
+    if d == 0.0:
+        return t_h * decay
+    return decay * -np.expm1(-d * t_h) / d
+
+
 def plasma_concentration(t_days: np.ndarray, drug: Drug, schedule: Schedule) -> np.ndarray:
     """Plasma concentration [mg/L] at ages ``t_days`` (analytic one-compartment solution)."""
     t = np.asarray(t_days, dtype=float)
@@ -99,8 +113,9 @@ def plasma_concentration(t_days: np.ndarray, drug: Drug, schedule: Schedule) -> 
         rate = f * schedule.ppm * DIET_INTAKE / 24.0  # mg/kg/h absorbed at steady intake
 
         def infused(tau_h):
+            # zero-order input from tau = 0: 1 - (ka e^{-ke tau} - ke e^{-ka tau}) / (ka - ke)
             tau = np.maximum(tau_h, 0.0)
-            return rate / (drug.volume * ke) * (1.0 - (ka * np.exp(-ke * tau) - ke * np.exp(-ka * tau)) / (ka - ke))
+            return rate / (drug.volume * ke) * (1.0 - np.exp(-ke * tau) - ke * bateman(ka, ke, tau))
 
         return infused((t - schedule.start) * 24.0) - infused((t - schedule.stop) * 24.0)
     c = np.zeros_like(t)
@@ -108,7 +123,7 @@ def plasma_concentration(t_days: np.ndarray, drug: Drug, schedule: Schedule) -> 
     for ti in schedule.dose_times():
         dt = (t - ti) * 24.0
         on = dt > 0
-        c[on] += amount * ka / (ka - ke) * (np.exp(-ke * dt[on]) - np.exp(-ka * dt[on]))
+        c[on] += amount * ka * bateman(ka, ke, dt[on])
     return c
 
 

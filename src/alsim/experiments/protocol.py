@@ -3,24 +3,35 @@
 A protocol names groups (genotype, background, sex mix, n, parameter
 overrides), how long to follow them, what to read out and the seed. Loading
 is strict: unknown keys, wrong types, negative n, unknown genotypes or
-parameter names raise :class:`ProtocolError` with one message naming the
-field and the offending value.
+parameter names, non-finite numbers, names that are not one safe folder name,
+claim criteria on readouts that no run produces, and runs beyond the limits
+of :mod:`alsim.experiments.limits` raise :class:`ProtocolError` with one line
+naming the field and the offending value (shortened to a few dozen characters).
 """
 
 from __future__ import annotations
 
+import math
+import re
+import unicodedata
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .._text import did_you_mean, shown
+from ..analysis.readouts import READOUT_COLUMNS, WELL_READOUT_COLUMNS
 from ..biology.drugs import DRUGS, Drug, Schedule, generic_drug
 from ..biology.genotypes import CRE_DRIVERS, GENOTYPES, KNOCKOUTS, Modifications
-from ..biology.parameters import IDX
+from ..biology.parameters import IDX, override_error, unknown_parameter
+from ..io.yaml_input import InputError, parse_yaml, read_bytes
+from . import limits
 
 READOUTS = ("survival", "onset", "weight", "motor", "mn_counts", "innervation", "gliosis", "cytokines")
+# Columns of the per-animal (per-well) table a claim criterion may name as `readout` or `minus`.
+CRITERION_COLUMNS = {"animal": (*READOUT_COLUMNS, "non_als_death_d"), "culture": WELL_READOUT_COLUMNS}
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._ -]{{0,{limits.MAX_NAME_CHARS - 1}}}")
 
 
 class ProtocolError(ValueError):
@@ -29,20 +40,38 @@ class ProtocolError(ValueError):
 
 def _check_overrides(overrides: dict[str, float]) -> dict[str, float]:
     for name, value in overrides.items():
-        if name not in IDX:
-            raise ValueError(f"unknown parameter {name!r} (see `alsim params`)")
-        if value < 0:
-            raise ValueError(f"parameter {name!r} must be non-negative, got {value}")
+        problem = override_error(name, value)
+        if problem is not None:
+            raise ValueError(problem)
     return overrides
 
 
+def _folder_name(v: str) -> str:
+    """A protocol name: one safe path component (it names the default run folder)."""
+    if not NAME_PATTERN.fullmatch(v):
+        raise ValueError(f"must be one folder name: a letter or digit, then up to {limits.MAX_NAME_CHARS - 1} "
+                         f"letters, digits, '.', '_', '-' or spaces (got {shown(v)})")
+    return v
+
+
+def _label(v: str) -> str:
+    """A group name: printable text on one line, as tables and figures show it."""
+    if len(v) > limits.MAX_GROUP_NAME_CHARS:
+        raise ValueError(f"longer than {limits.MAX_GROUP_NAME_CHARS} characters (got {shown(v)})")
+    if not v.strip():
+        raise ValueError(f"must not be blank (got {shown(v)})")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in v):
+        raise ValueError(f"must be one line of printable text (got {shown(v)})")
+    return v
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _known_genotype(v: str) -> str:
     if v not in GENOTYPES:
-        raise ValueError(f"unknown genotype {v!r} (known: {', '.join(GENOTYPES)})")
+        raise ValueError(f"unknown genotype {shown(v)}{did_you_mean(v, GENOTYPES)} (known: {', '.join(GENOTYPES)})")
     return v
 
 
@@ -88,26 +117,27 @@ class Treatment(_Strict):
 
     drug: str
     route: Literal["ip", "oral", "diet"] = "ip"
-    dose_mg_per_kg: Annotated[float, Field(ge=0.0)] = 0.0
-    ppm: Annotated[float, Field(ge=0.0)] = 0.0
+    dose_mg_per_kg: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
+    ppm: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
     start_day: Annotated[float, Field(ge=0.0)] = 0.0
     stop_day: Annotated[float, Field(gt=0.0)] | None = None
     interval_days: Annotated[float, Field(gt=0.0, le=365.0)] = 1.0
     target: str | None = None
-    ic50: Annotated[float, Field(gt=0.0)] = 1.0
+    ic50: Annotated[float, Field(gt=0.0, le=1e9)] = 1.0
     imax: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
-    half_life_h: Annotated[float, Field(gt=0.0)] = 4.0
-    brain_plasma: Annotated[float, Field(gt=0.0)] = 1.0
+    half_life_h: Annotated[float, Field(gt=0.0, le=1e4)] = 4.0
+    brain_plasma: Annotated[float, Field(gt=0.0, le=1e3)] = 1.0
 
     @model_validator(mode="after")
     def _coherent(self) -> "Treatment":
         if self.drug != "generic" and self.drug not in DRUGS:
-            raise ValueError(f"drug: unknown drug {self.drug!r} (known: generic, {', '.join(DRUGS)})")
+            raise ValueError(f"drug: unknown drug {shown(self.drug)}{did_you_mean(self.drug, DRUGS)} "
+                             f"(known: generic, {', '.join(DRUGS)})")
         if self.drug == "generic":
             if self.target is None:
                 raise ValueError("target: a generic drug needs the model parameter it inhibits")
             if self.target not in IDX:
-                raise ValueError(f"target: unknown parameter {self.target!r} (see `alsim params`)")
+                raise ValueError(f"target: {unknown_parameter(self.target)}")
         elif self.target is not None:
             raise ValueError(f"target: only a generic drug takes a target ({self.drug} has its own)")
         if self.route == "diet" and self.ppm <= 0:
@@ -154,7 +184,7 @@ class Group(_Strict):
     name: str = Field(min_length=1)
     genotype: str
     background: Literal["B6SJL", "C57BL/6"] = "B6SJL"
-    n: Annotated[int, Field(gt=0, le=1_000_000)]
+    n: Annotated[int, Field(gt=0, le=limits.MAX_ANIMALS)]
     female_fraction: Fraction = 0.5
     context: Literal["animal", "coculture", "conditioned_medium"] = "animal"
     cre: list[Cre] = Field(default_factory=list)
@@ -169,6 +199,7 @@ class Group(_Strict):
     overrides: dict[str, float] = Field(default_factory=dict)
 
     _genotype = field_validator("genotype")(classmethod(lambda cls, v: _known_genotype(v)))
+    _name = field_validator("name")(classmethod(lambda cls, v: _label(v)))
 
     @field_validator("myeloid_donor")
     @classmethod
@@ -230,18 +261,20 @@ class Criterion(_Strict):
     measure: Literal["value", "change", "difference", "late_share", "group_difference"] = "value"
     vs: str | None = None
     minus: str | None = None
-    low: float = float("-inf")
-    high: float = float("inf")
+    low: Annotated[float, Field(allow_inf_nan=True)] = float("-inf")
+    high: Annotated[float, Field(allow_inf_nan=True)] = float("inf")
     mechanism: str = ""
 
     @model_validator(mode="after")
     def _needs(self) -> "Criterion":
+        if math.isnan(self.low) or math.isnan(self.high):
+            raise ValueError(f"criterion {shown(self.label)}: low and high must be numbers or +/-inf, not NaN")
         if self.measure in ("change", "late_share", "group_difference") and self.vs is None:
-            raise ValueError(f"criterion {self.label!r}: measure {self.measure!r} needs 'vs' (a group)")
+            raise ValueError(f"criterion {shown(self.label)}: measure {self.measure!r} needs 'vs' (a group)")
         if self.measure == "difference" and self.minus is None:
-            raise ValueError(f"criterion {self.label!r}: measure 'difference' needs 'minus' (a readout)")
+            raise ValueError(f"criterion {shown(self.label)}: measure 'difference' needs 'minus' (a readout)")
         if self.low > self.high:
-            raise ValueError(f"criterion {self.label!r}: low {self.low} exceeds high {self.high}")
+            raise ValueError(f"criterion {shown(self.label)}: low {self.low} exceeds high {self.high}")
         return self
 
 
@@ -279,7 +312,7 @@ class Protocol(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     citation: str = ""
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     duration_days: Annotated[float, Field(gt=0.0, le=1500.0)] = 200.0
     save_every_days: Annotated[float, Field(gt=0.0, le=30.0)] = 1.0
     engine: Literal["meanfield"] = "meanfield"
@@ -291,14 +324,16 @@ class Protocol(_Strict):
     litters: Litters | None = None
     background_mortality_per_day: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
     within_animal_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
-    groups: Annotated[list[Group], Field(min_length=1)]
+    groups: Annotated[list[Group], Field(min_length=1, max_length=limits.MAX_GROUPS)]
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _folder_name(v)))
 
     @field_validator("readouts")
     @classmethod
     def _known_readouts(cls, v: list[str]) -> list[str]:
         for r in v:
             if r not in READOUTS:
-                raise ValueError(f"unknown readout {r!r} (known: {', '.join(READOUTS)})")
+                raise ValueError(f"unknown readout {shown(r)} (known: {', '.join(READOUTS)})")
         return v
 
     @field_validator("overrides")
@@ -320,10 +355,7 @@ class Protocol(_Strict):
         if len(kinds) > 1:
             raise ValueError("groups: a protocol is either animals or culture wells, not both")
         if self.claim is not None:
-            for c in self.claim.criteria:
-                for ref in (c.group, c.vs):
-                    if ref is not None and ref not in names:
-                        raise ValueError(f"claim criterion {c.label!r}: {ref!r} is not a group")
+            self._check_criteria(names)
         for g in self.groups:
             for k, t in enumerate(g.treatments):
                 if t.start_day >= self.duration_days:
@@ -332,7 +364,27 @@ class Protocol(_Strict):
             if g.microglia_ablation is not None and g.microglia_ablation.start_day >= self.duration_days:
                 raise ValueError(f"microglia_ablation.start_day {g.microglia_ablation.start_day} is after the "
                                  f"end of the protocol (duration_days {self.duration_days})")
+        problem = limits.resource_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
+
+    def _check_criteria(self, names: list[str]) -> None:
+        """Every criterion names groups of this protocol and readout columns its runs produce."""
+        columns = CRITERION_COLUMNS["culture" if self.in_culture else "animal"]
+        for k, c in enumerate(self.claim.criteria):
+            where = f"claim.criteria.{k}"
+            for key in ("group", "vs"):
+                ref = getattr(c, key)
+                if ref is not None and ref not in names:
+                    raise ValueError(f"{where}.{key}: {shown(ref)} is not a group{did_you_mean(ref, names)}")
+            for key in ("readout", "minus"):
+                ref = getattr(c, key)
+                if ref is not None and ref not in columns:
+                    raise ValueError(f"{where}.{key}: {shown(ref)} is not a readout column{did_you_mean(ref, columns)}"
+                                     f" (see docs/protocols.md §7)")
+            if c.measure == "late_share" and self.in_culture:
+                raise ValueError(f"{where}.measure: 'late_share' needs animals (end stage and disease phases)")
 
     @property
     def in_culture(self) -> bool:
@@ -345,18 +397,25 @@ class Protocol(_Strict):
         return sum(g.n for g in self.groups)
 
 
+def _location_part(part: str | int) -> str:
+    """One step of an error's field path, quoted and shortened when it is long or odd."""
+    text = str(part)
+    return text if len(text) <= 40 and text.isprintable() else shown(part)
+
+
 def _format(err: ValidationError) -> str:
-    e = err.errors()[0]
-    loc = ".".join(str(x) for x in e["loc"]) or "protocol"
-    msg = e["msg"].removeprefix("Value error, ")
+    """The first validation error as one line: field path, problem, and the value (shortened)."""
+    e = err.errors(include_url=False)[0]
+    loc = ".".join(_location_part(x) for x in e["loc"]) or "protocol"
+    msg = " ".join(e["msg"].removeprefix("Value error, ").split())
     if e["type"] == "extra_forbidden":
-        return f"{loc}: unknown key (value {e['input']!r})"
+        return f"{loc}: unknown key (value {shown(e['input'])})"
     if e["type"] == "missing":
         return f"{loc}: required field is missing"
-    shown = repr(e["input"])
-    if "got" in msg or shown in msg or isinstance(e["input"], dict):
+    value = shown(e["input"])
+    if "got" in msg or value in msg or isinstance(e["input"], dict):
         return f"{loc}: {msg}"
-    return f"{loc}: {msg} (got {shown})"
+    return f"{loc}: {msg} (got {value})"
 
 
 def sweep_name(group: str, start: float, dose: float) -> str:
@@ -376,14 +435,19 @@ def _expand_sweep(data: dict) -> dict:
     groups = data.get("groups") or []
     names = [g.get("name") for g in groups if isinstance(g, dict)]
     if sw.group not in names:
-        raise ProtocolError(f"sweep.group: {sw.group!r} is not a group (groups: {', '.join(map(str, names))})")
+        raise ProtocolError(f"sweep.group: {shown(sw.group)} is not a group{did_you_mean(sw.group, names)}")
+    made = len(sw.start_days) * len(sw.doses)
+    if made + len(groups) - 1 > limits.MAX_GROUPS:
+        raise ProtocolError(f"sweep: {len(sw.start_days)} start days x {len(sw.doses)} doses make {made:,} "
+                            f"groups, over the limit of {limits.MAX_GROUPS}")
     out = []
     for g in groups:
-        if g.get("name") != sw.group:
+        if not isinstance(g, dict) or g.get("name") != sw.group:
             out.append(g)
             continue
-        if not g.get("treatments"):
-            raise ProtocolError(f"sweep.group: {sw.group!r} has no treatment to sweep")
+        treatments = g.get("treatments")
+        if not isinstance(treatments, list) or not treatments or not isinstance(treatments[0], dict):
+            raise ProtocolError(f"sweep.group: {shown(sw.group)} needs a list of treatments whose first one is swept")
         for start in sw.start_days:
             for dose in sw.doses:
                 t0 = dict(g["treatments"][0], start_day=start)
@@ -397,6 +461,8 @@ def protocol_from_dict(data: Any, source: str = "protocol") -> Protocol:
     """Validate a mapping as a protocol, raising :class:`ProtocolError` with one clear message."""
     if not isinstance(data, dict):
         raise ProtocolError(f"{source}: a protocol must be a mapping of fields, got {type(data).__name__}")
+    if not isinstance(data.get("groups", []), list):
+        raise ProtocolError(f"{source}: groups: must be a list of groups, got {type(data['groups']).__name__}")
     try:
         if not any("sweep_start_day" in g for g in data.get("groups") or [] if isinstance(g, dict)):
             data = _expand_sweep(data)
@@ -415,22 +481,40 @@ def library_names() -> list[str]:
 
 def library_text(name: str) -> str:
     """The YAML text of a built-in protocol."""
-    if name not in library_names():
-        raise ProtocolError(f"protocol: no built-in protocol named {name!r} (see `alsim list`)")
+    names = library_names()
+    if name not in names:
+        raise ProtocolError(f"protocol: no built-in protocol named {shown(name)}{did_you_mean(name, names)} "
+                            f"(see `alsim list`)")
     return resources.files("alsim.experiments").joinpath("library", f"{name}.yaml").read_text()
+
+
+def _exists(ref: str) -> bool:
+    """Whether a path exists (False for names the system cannot even look up, e.g. too long)."""
+    try:
+        return Path(ref).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_file_reference(ref: str) -> bool:
+    """Whether ``ref`` names a file (a YAML suffix, or an existing path) rather than a built-in protocol."""
+    if "\0" in ref:
+        raise ProtocolError(f"protocol: {shown(ref)} contains a NUL character")
+    return Path(ref).suffix in (".yaml", ".yml") or _exists(ref)
 
 
 def load_protocol(ref: str | Path) -> Protocol:
     """A protocol from a YAML file path or a built-in name."""
-    path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise ProtocolError(f"protocol: file not found: {str(ref)!r}")
-        text, source = path.read_text(), str(path)
-    else:
-        text, source = library_text(str(ref)), str(ref)
+    ref = str(ref)
+    source = ref if len(ref) <= 200 and ref.isprintable() else shown(ref)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ProtocolError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
-    return protocol_from_dict(data, source)
+        if _is_file_reference(ref):
+            if not _exists(ref):
+                raise ProtocolError(f"protocol: file not found: {shown(ref)}")
+            data = read_bytes(Path(ref))
+        else:
+            data = library_text(ref).encode()
+        document = parse_yaml(data)
+    except InputError as err:
+        raise ProtocolError(f"{source}: {err}") from None
+    return protocol_from_dict(document, source)

@@ -32,13 +32,26 @@ def git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def manifest(protocol, wall_time_s: float, n_failed: int) -> dict:
-    """The manifest of a run: versions, commit, protocol, full parameter set, seed, engine, wall time."""
+def _provenance(protocol) -> dict:
+    """What every alsim output folder records first: version, commit, time and protocol."""
     return {
         "alsim_version": _version("alsim"),
         "git_commit": git_commit(),
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "protocol": protocol.model_dump(),
+    }
+
+
+def design_manifest(protocol, ns: list[int], studies: int, alpha: float, test: str, wall_time_s: float) -> dict:
+    """The manifest of an ``alsim design`` folder: provenance and the study settings."""
+    return {**_provenance(protocol), "kind": "design", "n_per_arm": ns, "studies": studies, "alpha": alpha,
+            "test": test, "wall_time_s": round(wall_time_s, 3)}
+
+
+def manifest(protocol, wall_time_s: float, n_failed: int) -> dict:
+    """The manifest of a run: versions, commit, protocol, full parameter set, seed, engine, wall time."""
+    return {
+        **_provenance(protocol),
         "seed": protocol.seed,
         "engine": protocol.engine,
         "wall_time_s": round(wall_time_s, 3),

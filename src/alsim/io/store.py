@@ -1,10 +1,46 @@
-"""Write a run folder atomically: nothing half-written is ever left behind."""
+"""Run folders: checked before anything runs, replaced atomically, nothing else ever deleted.
+
+An alsim output folder (a run, or a design study) is recognised by its
+``manifest.json``. alsim writes only into a missing or empty folder, or
+replaces an alsim output folder when asked to (``overwrite``); it refuses every
+other target (:func:`check_target`) before anything is simulated.
+
+Writing (:func:`publishing`) goes through a hidden transaction folder beside
+the target, on the same filesystem, named ``.alsim-txn-<pid>-<token>``::
+
+    journal.json   {"target": <name of the target folder>, "complete": false | true}
+    new/           the folder being written
+    old/           the folder it replaces, once moved aside
+
+The steps, each one atomic (a rename, or a journal written whole and renamed):
+
+1. write the journal, then ``new/``, then mark the journal complete;
+2. rename the target (if there is one) to ``old/``;
+3. rename ``new/`` to the target;
+4. delete the transaction folder.
+
+An exception undoes what was done (``old/`` goes back). A process killed at
+any point leaves the transaction folder behind; :func:`recover`, which runs
+before every write into the same parent folder, finishes or undoes the
+transactions of writers that are no longer alive: when the target is
+missing, a complete ``new/`` is renamed into place (else ``old/`` goes back),
+and the transaction folder is deleted. So whatever the moment of the kill,
+once recovered the target holds the old folder or the new one, complete.
+Only between steps 2 and 3 is the target name briefly absent; recovery
+restores it.
+
+``ALSIM_TEST_KILL_AT=<step>`` is a test hook: the writing process sends
+itself SIGKILL at that step (``started``, ``staged``, ``complete``,
+``old-moved``, ``published``; see :data:`STEPS`). Nothing else reads it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
-import tempfile
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -12,24 +48,207 @@ from typing import Iterator
 import pandas as pd
 import yaml
 
+from .._text import shown
 from ..biology import parameters as prm
 from .manifest import manifest
 
+MANIFEST = "manifest.json"
+TXN_PREFIX = ".alsim-txn-"
+KILL_HOOK = "ALSIM_TEST_KILL_AT"  # test hook, see the module docstring
+STEPS = ("started", "staged", "complete", "old-moved", "published")
+NAME_MAX = 255  # bytes in one path component (Linux, macOS)
+PATH_MAX = 4000  # bytes in a whole path, with room for the files inside it
+
+
+class RunFolderError(ValueError):
+    """A target folder alsim will not write to; the message is one line."""
+
+
+def _step(name: str) -> None:
+    """Test hook: die here, as by ``kill -9``, when ``ALSIM_TEST_KILL_AT`` names this step."""
+    if os.environ.get(KILL_HOOK) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def is_output(folder: Path) -> bool:
+    """Whether ``folder`` is an alsim output folder (it holds a manifest)."""
+    return (folder / MANIFEST).is_file() and not (folder / MANIFEST).is_symlink()
+
+
+def _absolute(out: Path) -> Path:
+    """``out`` as an absolute path, its parent folders resolved (the last component is kept as is)."""
+    text = str(out)
+    if "\0" in text:
+        raise RunFolderError(f"--out: {shown(text)} contains a NUL character")
+    if not text.isprintable():
+        raise RunFolderError(f"--out: {shown(text)} contains a control character")
+    raw = Path(os.path.abspath(text))
+    if not raw.name:
+        raise RunFolderError(f"--out: {shown(text)} is the root of the filesystem")
+    return raw.parent.resolve() / raw.name
+
+
+def _check_parent(path: Path, text: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a folder alsim can write in."""
+    ancestor = path.parent
+    while not ancestor.exists() and not ancestor.is_symlink():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise RunFolderError(f"--out: {shown(text)}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise RunFolderError(f"--out: {shown(text)}: cannot write in {ancestor}")
+
+
+def check_target(out: Path, overwrite: bool = False) -> Path:
+    """The absolute target folder for ``out``, after checking that alsim may write it.
+
+    Refused: a path with NUL or control characters or a name too long for the
+    filesystem; the working directory or a folder above it; a symbolic link;
+    anything that is not a folder; an existing alsim output folder unless
+    ``overwrite``; any other non-empty folder (alsim never deletes it); a place
+    that cannot be read or written. Leftovers of killed writers in the parent
+    folder are recovered first.
+    """
+    text = str(out)
+    path = _absolute(out)
+    if max(len(os.fsencode(part)) for part in path.parts) > NAME_MAX or len(os.fsencode(str(path))) > PATH_MAX:
+        raise RunFolderError(f"--out: {shown(text)}: the name is too long for the filesystem")
+    cwd = Path.cwd().resolve()
+    if path == cwd or path in cwd.parents:
+        raise RunFolderError(f"--out: {shown(text)} is the working directory or a folder above it")
+    try:
+        _check_place(path, text, overwrite)
+    except OSError as err:  # a folder on the way that cannot be read, for instance
+        raise RunFolderError(f"--out: {shown(text)}: {err.strerror or err}") from None
+    return path
+
+
+def _check_place(path: Path, text: str, overwrite: bool) -> None:
+    """What is at ``path`` now: nothing, an empty folder, or (with ``overwrite``) an alsim output folder."""
+    if path.parent.is_dir():
+        recover(path.parent)
+    if path.is_symlink():
+        raise RunFolderError(f"--out: {shown(text)} is a symbolic link; name the folder itself")
+    if path.exists():
+        if not path.is_dir():
+            raise RunFolderError(f"--out: {shown(text)} exists and is not a folder")
+        if is_output(path):
+            if not overwrite:
+                raise RunFolderError(f"{text if len(text) <= 200 else shown(text)} exists; "
+                                     f"pass --overwrite to replace it")
+        elif any(path.iterdir()):
+            raise RunFolderError(f"--out: {shown(text)} exists and is not an alsim run (no {MANIFEST}); "
+                                 f"alsim never deletes it, so choose another folder")
+    _check_parent(path, text)
+
+
+# ---------------------------------------------------------------- transactions
+def _write_journal(txn: Path, target: str, complete: bool) -> None:
+    """Write the journal whole (a temporary file renamed over it)."""
+    tmp = txn / "journal.tmp"
+    tmp.write_text(json.dumps({"target": target, "complete": complete}))
+    os.replace(tmp, txn / "journal.json")
+
+
+def _read_journal(txn: Path) -> dict | None:
+    """The journal of a transaction folder, or None when it is missing or not one of ours."""
+    try:
+        journal = json.loads((txn / "journal.json").read_text())
+    except (OSError, ValueError):
+        return None
+    name = journal.get("target") if isinstance(journal, dict) else None
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name:
+        return None
+    return journal
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be writing (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and another user's
+        pass
+    return True
+
+
+def _writer_pid(txn: Path) -> int | None:
+    """The pid in a transaction folder's name (``.alsim-txn-<pid>-<token>``)."""
+    pid = txn.name[len(TXN_PREFIX):].partition("-")[0]
+    return int(pid) if pid.isdigit() and len(pid) <= 9 else None  # pids stay below 2^22 on Linux
+
+
+def _recover_one(txn: Path) -> None:
+    """Put the target of a dead writer's transaction right, then delete the transaction folder."""
+    journal = _read_journal(txn)
+    if journal is None:
+        if (txn / "old").exists():
+            return  # cannot tell where it belongs: leave it for a person
+    else:
+        target = txn.parent / journal["target"]
+        if not target.exists() and not target.is_symlink():
+            if journal["complete"] and (txn / "new").is_dir():
+                os.rename(txn / "new", target)
+            elif (txn / "old").is_dir():
+                os.rename(txn / "old", target)
+    shutil.rmtree(txn)
+
+
+def recover(parent: Path) -> None:
+    """Finish or undo the transactions in ``parent`` of writers that are no longer alive
+    (one that cannot be touched, e.g. for lack of permission, is left as it is)."""
+    for txn in Path(parent).glob(f"{TXN_PREFIX}*"):
+        pid = _writer_pid(txn)
+        if pid is None or txn.is_symlink() or not txn.is_dir() or _alive(pid):
+            continue
+        try:
+            _recover_one(txn)
+        except OSError:
+            continue
+
+
+def _swap(txn: Path, target: Path) -> None:
+    """Steps 2 and 3: the target aside to ``old/``, ``new/`` in its place; undone on an exception."""
+    moved = False
+    try:
+        if target.exists():
+            os.rename(target, txn / "old")
+            moved = True
+            _step("old-moved")
+        os.rename(txn / "new", target)
+    except BaseException:
+        if moved and not target.exists():
+            os.rename(txn / "old", target)
+        raise
+
 
 @contextmanager
-def staging(out_dir: Path) -> Iterator[Path]:
-    """A scratch folder beside ``out_dir`` that replaces it only if the block succeeds."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+def publishing(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A folder to write into that replaces ``out`` only if the block completes (see the module
+    docstring); ``out`` is checked again first, as :func:`check_target` does."""
+    target = check_target(out, overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    txn = target.parent / f"{TXN_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    txn.mkdir()
+    published = False
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
+        _write_journal(txn, target.name, complete=False)
+        (txn / "new").mkdir()
+        _step("started")
+        yield txn / "new"
+        _step("staged")
+        _write_journal(txn, target.name, complete=True)
+        _step("complete")
+        check_target(out, overwrite)  # nothing took the target's place meanwhile
+        _swap(txn, target)
+        published = True
+        _step("published")
+    finally:
+        if published or not (txn / "old").exists():  # a replaced folder that could not go back stays
+            shutil.rmtree(txn, ignore_errors=True)
 
 
 def write_tables(result, folder: Path) -> None:
@@ -44,5 +263,9 @@ def write_tables(result, folder: Path) -> None:
     params.to_parquet(folder / "parameters.parquet", index=False)
     (folder / "protocol.yaml").write_text(yaml.safe_dump(result.protocol.model_dump(), sort_keys=False))
     n_failed = int(result.animals["status"].str.startswith("failed").sum())
-    (folder / "manifest.json").write_text(json.dumps(manifest(result.protocol, result.wall_time_s, n_failed),
-                                                      indent=2, default=str))
+    write_manifest(folder, manifest(result.protocol, result.wall_time_s, n_failed))
+
+
+def write_manifest(folder: Path, data: dict) -> None:
+    """``manifest.json``: what makes ``folder`` an alsim output folder (see :func:`is_output`)."""
+    (Path(folder) / MANIFEST).write_text(json.dumps(data, indent=2, default=str))

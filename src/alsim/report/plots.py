@@ -24,7 +24,8 @@ Curves are group means with a +/- SD band across the animals alive at each
 age, drawn only where at least ``MIN_ANIMALS`` animals are alive (later ages
 rest on survivors only). Each group keeps one colour in every figure (tab10,
 by its position in the protocol). Figures that need a transgenic group
-(innervation, cytokines, onset) are skipped when the protocol has none.
+(innervation, cytokines, onset) are skipped when the protocol has none. Groups
+in which every integration failed have no data and are left out of every figure.
 """
 
 from __future__ import annotations
@@ -125,6 +126,12 @@ def _side_legend(fig, ax, **kw) -> None:
     fig.legend(*ax.get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), **kw)
 
 
+def _legend(ax, **kw) -> None:
+    """A legend on ``ax`` when something on it is labelled (a group without data draws nothing)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _finish(fig, path: Path) -> Path:
     """Tighten, save at ``DPI`` (canvas grown to hold outside legends) and close."""
     fig.tight_layout()
@@ -156,7 +163,7 @@ def plot_weight(result, ctx: dict, path: Path) -> Path:
     _age_axis(ax, ctx)
     ax.set_ylabel("Body weight (g)")
     ax.set_title("Body weight (mean ± SD, both sexes)")
-    ax.legend(loc="lower right")
+    _legend(ax, loc="lower right")
     return _finish(fig, path)
 
 
@@ -397,7 +404,7 @@ def plot_phases(result, ctx, path: Path) -> Path:
                    linewidth=0.6, label=name if i == 0 else None)
     ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
     ax.set(ylabel="Duration (days, mean and 95 % CI)", title="Disease phases")
-    ax.legend(loc="best")
+    _legend(ax, loc="best")
     return _finish(fig, path)
 
 
@@ -429,6 +436,13 @@ FIGURES = (  # (readout, file name, function, needs a transgenic group)
 )
 
 
+def _groups_with_data(result) -> list:
+    """The protocol's groups with at least one animal (or well) whose integration did not fail."""
+    a = result.animals
+    ok = set(a.loc[~a["status"].str.startswith("failed"), "group"])
+    return [g for g in result.protocol.groups if g.name in ok]
+
+
 def write_figures(result, out_dir: Path) -> list[Path]:
     """Write the figures of the protocol's readouts into ``out_dir``.
 
@@ -447,15 +461,18 @@ def write_figures(result, out_dir: Path) -> list[Path]:
     protocol = result.protocol
     n = result.animals.groupby("group").size()
     palette = plt.get_cmap("tab10").colors
+    drawn = _groups_with_data(result)
     ctx = {
-        "groups": [g.name for g in protocol.groups],
-        "transgenic": [g.name for g in protocol.groups if g.genotype != "WT"],
+        "groups": [g.name for g in drawn],
+        "transgenic": [g.name for g in drawn if g.genotype != "WT"],
         "color": {g.name: palette[i % len(palette)] for i, g in enumerate(protocol.groups)},
         "label": {g.name: f"{g.name} (n={n.get(g.name, 0)})" for g in protocol.groups},
         "ls": _line_styles(protocol.groups),
         "duration": float(protocol.duration_days),
     }
     written = []
+    if not drawn:
+        return written
     with plt.rc_context(STYLE):
         if protocol.in_culture:
             written.append(plot_culture_survival(result, ctx, out_dir / "culture_survival.png"))

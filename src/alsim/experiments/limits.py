@@ -1,0 +1,113 @@
+"""What a protocol may ask for, checked when it is loaded, before anything runs.
+
+Every limit is a named constant here, so they can be relaxed in one place (a later
+change will stream large cohorts to disk instead of holding them in memory).
+:func:`resource_problem` estimates a run's memory and work from the protocol alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..analysis.readouts import weighing_days
+from ..biology.drugs import SAMPLES_PER_DAY
+from ..biology.model import REPORTER_NAMES
+
+# --- protocol files -----------------------------------------------------------------
+MAX_PROTOCOL_BYTES = 1_000_000  # real protocols are a few kB
+MAX_YAML_DEPTH = 50             # nesting of mappings and lists; protocols need about 6
+MAX_INT_DIGITS = 4300           # longest integer literal (Python's own str -> int limit)
+
+# --- names ----------------------------------------------------------------------------
+MAX_NAME_CHARS = 128            # protocol name: one path component, the default run folder
+MAX_GROUP_NAME_CHARS = 120      # group name: labels in tables and figures
+
+# --- one run, in the memory of one process ---------------------------------------------
+MAX_ANIMALS = 200_000           # animals or wells over all groups
+MAX_GROUPS = 200                # groups after sweep expansion
+MAX_MEMORY_BYTES = 4 * 2**30    # estimated peak memory of the simulated time series
+MAX_DOSES = 100_000             # boluses over all treatments of all groups
+MAX_DOSE_EVALUATIONS = 10**9    # boluses x PK samples of the follow-up (~25 s of NumPy)
+MAX_MEDIUM_CHANGES = 10_000     # conditioned-medium refreshes over all culture groups
+
+
+def size_text(n_bytes: float) -> str:
+    """Bytes in binary units, e.g. '1.5 TiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def time_points(protocol) -> tuple[int, int]:
+    """(saved time points, points of the integration grid) of a run, without building either."""
+    saved = math.floor(protocol.duration_days / protocol.save_every_days + 1e-9) + 1
+    if protocol.in_culture:
+        return saved, saved + 1
+    return saved, saved + len(weighing_days(protocol.duration_days))
+
+
+def memory_estimate(protocol, save_every_days: float | None = None) -> int:
+    """Bytes held at the peak of a run: the simulated and the matched wild-type trajectories
+    on the integration grid, and the saved time series three times (slice, tidy rows, table);
+    ``save_every_days`` replaces the protocol's."""
+    if save_every_days is not None:
+        protocol = protocol.model_copy(update={"save_every_days": save_every_days})
+    saved, grid = time_points(protocol)
+    return 8 * protocol.n_animals * len(REPORTER_NAMES) * (2 * grid + 3 * saved)
+
+
+def _doses(treatment, duration: float) -> int:
+    """Boluses a treatment gives (the length of ``Schedule.dose_times``; 0 in the diet)."""
+    schedule = treatment.schedule(duration)
+    if schedule.route == "diet":
+        return 0
+    return max(0, math.ceil((schedule.stop - 1e-9 - schedule.start) / schedule.interval))
+
+
+def _drug_problem(protocol) -> str | None:
+    """Too many boluses, or too much work computing their concentrations."""
+    days = math.ceil(protocol.duration_days) + 1
+    counts = {f"groups.{g.name}.treatments.{k}.interval_days": _doses(t, protocol.duration_days)
+              for g in protocol.groups for k, t in enumerate(g.treatments)}
+    if not counts:
+        return None
+    field = max(counts, key=counts.get)
+    total = sum(counts.values())
+    if total > MAX_DOSES:
+        return f"{field}: {total:,} doses in all, over the limit of {MAX_DOSES:,}"
+    work = total * days * SAMPLES_PER_DAY
+    if work > MAX_DOSE_EVALUATIONS:
+        return (f"{field}: {total:,} doses over {days:,} days need {work:.2e} concentration evaluations, "
+                f"over the limit of {MAX_DOSE_EVALUATIONS:.0e}")
+    return None
+
+
+def _medium_problem(protocol) -> str | None:
+    """Too many medium changes in conditioned-medium cultures."""
+    changes = {f"groups.{g.name}.feeder.refresh_days": math.ceil(protocol.duration_days / g.feeder.refresh_days)
+               for g in protocol.groups
+               if g.context == "conditioned_medium" and g.feeder.refresh_days is not None}
+    total = sum(changes.values())
+    if total > MAX_MEDIUM_CHANGES:
+        return (f"{max(changes, key=changes.get)}: {total:,} medium changes in all, "
+                f"over the limit of {MAX_MEDIUM_CHANGES:,}")
+    return None
+
+
+def resource_problem(protocol) -> str | None:
+    """Why a validated protocol cannot run within the limits above (field, estimate and
+    limit in one line), or None when it can."""
+    n = protocol.n_animals
+    if n > MAX_ANIMALS:
+        return f"groups: {n:,} animals in all, over the limit of {MAX_ANIMALS:,}"
+    memory = memory_estimate(protocol)
+    if memory > MAX_MEMORY_BYTES:
+        # blame the saving interval when saving as rarely as allowed (every 30 days) would fit
+        fits = memory_estimate(protocol, min(30.0, protocol.duration_days)) <= MAX_MEMORY_BYTES
+        field = "save_every_days" if fits else "groups"
+        return (f"{field}: the run would hold about {size_text(memory)} in memory ({n:,} animals x "
+                f"{time_points(protocol)[1]:,} time points), over the limit of {size_text(MAX_MEMORY_BYTES)}; "
+                f"simulate fewer animals or save less often")
+    return _drug_problem(protocol) or _medium_problem(protocol)
