@@ -1,6 +1,6 @@
-"""Fit the parameters marked ``calibrated`` in parameters.yaml to CALIBRATION.md T1/T2.
+"""Fit the parameters marked ``calibrated`` in parameters.yaml to the calibration rows.
 
-Usage:  python scripts/calibrate.py [--write] [--maxiter N]
+Usage:  .venv/bin/python scripts/calibrate.py [--write] [--maxiter N]
 
 Stage 1 fits the typical animal (no random effects) of each background and
 sex to the T1 means and the T2 event ages by Nelder-Mead on log-parameters,
@@ -9,7 +9,8 @@ bounded by each parameter's plausible range. Stage 2 sets ``individual_cv_b6sjl`
 (Wooley 2005). Stage 3 sets ``medium_half_life`` so that medium
 conditioned by mutant astrocytes kills 42 % of MNs in 14 days (T4). With
 ``--write`` the fitted values are written back into parameters.yaml.
-Targets are CALIBRATION.md's tolerance bands, narrowed by a margin for
+The targets are rows of the claims table (the protocols' claims in the
+library, docs/science/calibration.md), their bands narrowed by a margin for
 cohort sampling noise; every other parameter keeps its sourced value.
 """
 
@@ -38,41 +39,62 @@ FIT = ["misfold_growth", "misfold_nucleation", "withdrawal_threshold_ff", "apopt
        "misfold_rel_mg", "toxic_factor_reactive_gain", "toxic_factor_microglial_gain", "hill_n",
        "soluble_mutant_share", "medium_half_life"]
 
-# (readout, low, high, scale): the band is CALIBRATION.md's tolerance narrowed by a margin
-# for cohort sampling noise; the loss is the squared distance outside the band / scale.
-TARGETS = [
-    ("end_stage_b6sjl", 127.0, 131.0, 1.0),          # T1: 128.9 d +/- 3 %
-    ("end_stage_b6", 154.0, 160.0, 1.0),             # T1: 157.1 d +/- 3 %
-    ("female_gain_b6sjl", 0.02, 0.06, 0.005),        # T1: +1 to +7 %
-    ("onset_d", 94.0, 106.0, 2.0),                   # T1: 90-110 d
-    ("denervation_onset_ff_d", 40.0, 52.0, 2.0),     # T2: 35-60 d
-    ("denervation_onset_fr_d", 68.0, 95.0, 2.0),     # T2: FR units follow near onset (Pun 2006: ~P80-90)
-    ("denervation_onset_s_d", 100.0, 250.0, 2.0),    # T2: S units resist until late (after onset)
-    ("astrogliosis_onset_d", 65.0, 85.0, 2.0),       # T2: 60-90 d
-    ("microgliosis_onset_d", 75.0, 90.0, 2.0),       # T2: 70-95 d
-    ("alpha_mn_loss_100d", 0.36, 0.60, 0.02),        # T2: 30-65 %
-    ("alpha_mn_loss_end_stage", 0.55, 0.75, 0.02),   # T2: 50-80 %
-    ("corticospinal_loss_110d", 0.42, 0.63, 0.02),   # T2: 35-70 %
-    # T3 (Boillee et al. 2006): LoxSOD1-G37R, with CD11b-Cre excising half the microglial mutant
-    ("g37r_end_stage", 270.0, 305.0, 5.0),           # 255-330 d
-    ("cd11b_onset_change", -0.03, 0.03, 0.01),       # within +/- 5 %
-    ("cd11b_early_phase_change", -0.07, 0.07, 0.02), # within +/- 15 %
-    ("cd11b_survival_gain", 0.27, 0.40, 0.02),       # +20 to +45 %
-    ("cd11b_late_share", 0.80, 10.0, 0.05),          # at least three quarters in the late phase
-    # Yamanaka et al. 2008 (claim C2b): GFAP-Cre leaves onset alone and slows progression
-    ("gfap_onset_change", -0.035, 0.035, 0.005),     # claim: within +/- 10 %
-    ("gfap_survival_gain", 0.13, 1.0, 0.02),         # claim: > +10 %
-    # Negative controls (CALIBRATION.md "Known null results") and the levers that must still work
-    ("tnf_ko_change", -0.03, 0.03, 0.01),            # Gowing 2006: no change (claim +/- 5 %)
-    ("ablation_change", -0.015, 0.015, 0.005),       # Gowing 2008: no change (claim +/- 5 %)
-    ("minocycline_change", -0.06, 0.06, 0.01),       # Scott 2008: < 10 %
-    ("celecoxib_change", -0.06, 0.06, 0.01),         # Scott 2008: < 10 %
-    ("nox2_ko_change", 0.06, 10.0, 0.01),            # Wu 2006; Marden 2007: survival extended
-    ("no_feedback_change", 0.10, 1.0, 0.05),         # C7: removing the loop slows progression (end stage still reached)
-    ("nfkb_early_change", 0.06, 10.0, 0.01),         # C8, Frakes 2014: early NF-kB inhibition helps
-    # T4 (Nagai 2007; Nat Commun 2020 replication): mutant-astrocyte medium, 14 days in vitro
-    ("t4_mn_loss", 0.36, 0.48, 0.02),                # 25-60 %; replication 40-45 %
+# What the typical animals must meet. Rows of the claims table: (readout of this script, claim row,
+# scale). The band is the row's own (the protocol's claim in the library, the same numbers
+# `alsim validate` checks), narrowed by MARGIN of its width on each side for cohort sampling noise
+# (a one-sided row keeps its open side); the loss is the squared distance outside it / scale.
+ROWS = [
+    ("end_stage_b6sjl", "T1.1", 1.0),
+    ("end_stage_b6", "T1.4", 1.0),
+    ("female_gain_b6sjl", "T1.6", 0.005),
+    ("onset_d", "T1.3", 2.0),
+    ("denervation_onset_ff_d", "T2.1", 2.0),
+    ("astrogliosis_onset_d", "T2.2", 2.0),
+    ("microgliosis_onset_d", "T2.3", 2.0),
+    ("alpha_mn_loss_100d", "T2.4", 0.02),
+    ("alpha_mn_loss_end_stage", "T2.5", 0.02),
+    ("corticospinal_loss_110d", "T2.6", 0.02),
+    ("g37r_end_stage", "T3.1", 5.0),
+    ("cd11b_onset_change", "T3.2", 0.01),
+    ("cd11b_early_phase_change", "T3.3", 0.02),
+    ("cd11b_survival_gain", "T3.4", 0.02),
+    ("cd11b_late_share", "T3.5", 0.05),
+    ("gfap_survival_gain", "C2b.1", 0.02),
+    ("gfap_onset_change", "C2b.2", 0.005),
+    ("nox2_ko_change", "C3.1", 0.01),
+    ("tnf_ko_change", "C3.3", 0.01),
+    ("ablation_change", "G3.1", 0.005),
+    ("minocycline_change", "N1.1", 0.01),
+    ("celecoxib_change", "N1.2", 0.01),
+    ("no_feedback_change", "C7.3", 0.05),
+    ("nfkb_early_change", "C8.1", 0.01),
+    ("t4_mn_loss", "T4.1", 0.02),
 ]
+MARGIN = 0.25
+# Targets no claim row carries: (readout, low, high, scale, source).
+EXTRA = [
+    ("denervation_onset_fr_d", 68.0, 95.0, 2.0, "FR units follow near onset (Pun et al. 2006: ~P80-90)"),
+    ("denervation_onset_s_d", 100.0, 250.0, 2.0, "S units resist until late, after onset (Pun et al. 2006)"),
+]
+
+
+def targets() -> list[tuple[str, float, float, float, str]]:
+    """(readout, low, high, scale, source) of every fitting target, the claim rows' bands narrowed."""
+    from alsim.experiments.protocol import load_protocol
+    from alsim.experiments.validation import claim_protocols
+
+    bands = {}
+    for name in claim_protocols():
+        claim = load_protocol(name).claim
+        for k, c in enumerate(claim.criteria, start=1):
+            bands[f"{claim.id}.{k}"] = (c.low, c.high, f"{claim.id}.{k} {c.label}")
+    out = []
+    for key, row, scale in ROWS:
+        low, high, label = bands[row]
+        width = high - low if np.isfinite(high - low) else 0.0
+        out.append((key, low + MARGIN * width, high - MARGIN * width, scale, label))
+    return out + EXTRA
+
 
 ORDER = ["denervation_onset_ff_d", "astrogliosis_onset_d", "microgliosis_onset_d",
          "alpha_mn_loss_onset_d", "end_stage_b6sjl"]
@@ -181,7 +203,7 @@ def to_unbounded(base: np.ndarray) -> np.ndarray:
 def loss(x: np.ndarray, base: np.ndarray) -> float:
     r = typical_readouts(from_unbounded(x, base))
     total = 0.0
-    for key, low, high, scale in TARGETS:
+    for key, low, high, scale, _ in targets():
         val = r.get(key, np.nan)
         off = 0.0 if low <= val <= high else min(abs(val - low), abs(val - high))
         total += 100.0 if not np.isfinite(val) else (off / scale) ** 2
@@ -285,7 +307,7 @@ def main() -> None:
     fitted["medium_half_life"] = fit_medium_half_life(v)
     r = typical_readouts(v)
     print(f"loss {res.fun:.3f} after {res.nfev} evaluations")
-    for key, low, high, _ in TARGETS:
+    for key, low, high, _, _ in targets():
         print(f"  {key:28s} band [{low:g}, {high:g}]  typical animal {r.get(key, np.nan):8.3f}")
     for n_, val in fitted.items():
         print(f"  {n_:28s} {val:.4g}")

@@ -56,17 +56,13 @@ def replace_table(lines: list[str], after: str, rows: list[str]) -> None:
 
 
 def calibration_tables(lines: list[str], symbols: dict[str, str]) -> None:
-    """The fitting targets (from scripts/calibrate.py) and the calibrated parameters of section 21."""
+    """The fitting targets (claim rows read by scripts/calibrate.py) and the calibrated parameters of
+    section 21."""
     import calibrate
 
-    rows = ["| target | band | scale | tolerance or source |", "|---|---|---|---|"]
-    notes = {}
-    for line in Path(calibrate.__file__).read_text().split("\n"):
-        m = re.match(r'\s*\("(\w+)",.*\),\s*#\s*(.*)$', line)
-        if m:
-            notes[m.group(1)] = m.group(2)
-    for key, low, high, scale in calibrate.TARGETS:
-        rows.append(f"| `{key}` | {low:g} – {high:g} | {scale:g} | {notes.get(key, '')} |")
+    rows = ["| target | band | scale | claim row or source |", "|---|---|---|---|"]
+    for key, low, high, scale, source in calibrate.targets():
+        rows.append(f"| `{key}` | {low:.4g} – {high:.4g} | {scale:g} | {source} |")
     replace_table(lines, "   | target | band | scale |", ["   " + r for r in rows])
     cal = [p for p in PARAMETERS if p.basis == "calibrated"]
     replace_table(lines, "Calibrated parameters and their current values:",

@@ -108,13 +108,10 @@ def test_litters_are_split_across_arms_or_kept_whole():
 
 def test_littermates_share_their_litter_factor():
     res = runner.run(_litter_protocol("random", cv=0.3))
-    import alsim.biology.parameters as prm
-
-    rate = pd.Series(res.parameters[:, prm.IDX["misfold_growth"]]) / pd.Series(
-        res.parameters[:, prm.IDX["misfold_nucleation"]])
+    rate = res.parameters["misfold_growth"] / res.parameters["misfold_nucleation"]
     assert np.allclose(rate, rate.iloc[0])  # one factor scales both rates
-    flat = runner.run(_litter_protocol("random", cv=0.0)).parameters[:, prm.IDX["misfold_growth"]]
-    ratio = res.parameters[:, prm.IDX["misfold_growth"]] / flat
+    flat = runner.run(_litter_protocol("random", cv=0.0)).parameters["misfold_growth"]
+    ratio = (res.parameters["misfold_growth"] / flat).to_numpy()
     by_litter = pd.Series(ratio).groupby(res.animals.litter.to_numpy())
     assert (by_litter.std() < 1e-12).all() and pd.Series(ratio).std() > 0.05
 

@@ -1,4 +1,5 @@
-"""Command line: ``alsim run | list | show | validate | design | drugs | params``.
+"""Command line: ``alsim run | list | show | validate | design | drugs | params | export``, a thin
+layer over the Python API (:mod:`alsim.api`).
 
 Errors a user can cause (bad protocol, unknown genotype or parameter, bad
 value, an output folder alsim will not write) print one line naming the field
@@ -64,48 +65,65 @@ def run_cmd(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing run folder")] = False,
 ) -> None:
     """Simulate a protocol and write its run folder: tables, manifest, figures, summary."""
-    from .experiments.runner import run
-    from .io.store import publishing, write_tables
-    from .analysis.claims import claim_rows
-    from .analysis.compare import compare_to_control
-    from .analysis.survival import survival_report
-    from .analysis.timing import timing_table
-    from .analysis.summary import summary_markdown
-    from .report.plots import write_figures
+    from .api import run
+    from .io.store import publishing, write_run
 
     try:
         proto = load_protocol(protocol)
-        if seed is not None:
-            if seed < 0:
-                raise ProtocolError(f"--seed: must be non-negative, got {seed}")
-            proto = protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
+        if seed is not None and seed < 0:
+            raise ProtocolError(f"--seed: must be non-negative, got {seed}")
     except ProtocolError as e:
         _fail(str(e))
     out_dir = Path(out) if out is not None else Path("runs") / proto.name
     _target(out_dir, overwrite)
     unit = "wells" if proto.in_culture else "animals"
-    console.print(f"[bold]{proto.name}[/]: {proto.n_animals} {unit}, {len(proto.groups)} groups, "
-                  f"{proto.duration_days:g} days, seed {proto.seed}")
+    console.print(f"[bold]{escape(proto.name)}[/]: {proto.n_animals} {unit}, {len(proto.groups)} "
+                  f"group{'s' if len(proto.groups) != 1 else ''}, {proto.duration_days:g} days, "
+                  f"seed {proto.seed if seed is None else seed}")
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task("simulating", total=proto.n_animals)
-        result = run(proto, progress=lambda done, total: bar.update(task, completed=done))
-    rows = claim_rows(proto, result.animals) if proto.claim is not None else None
+        result = run(proto, seed=seed, progress=lambda done, total: bar.update(task, completed=done))
     with publishing(out_dir, overwrite) as tmp:
-        write_tables(result, tmp)
-        if proto.control is not None:
-            compare_to_control(result.animals, proto.control).to_csv(tmp / "comparisons.csv", index=False)
-            if proto.sweep is not None:
-                timing_table(proto, result.animals).to_csv(tmp / "timing.csv", index=False)
-            if not proto.in_culture:
-                survival_report(result.animals, proto.control, proto.duration_days).to_csv(
-                    tmp / "survival_stats.csv", index=False)
-        (tmp / "figures").mkdir()
-        figures = write_figures(result, tmp / "figures")
-        (tmp / "summary.md").write_text(summary_markdown(proto, result.animals, rows))
+        figures = write_run(result, tmp)
     console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True, markup=False)
     console.print(f"wrote {escape(str(out_dir))}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation",
                   highlight=False)
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[str, typer.Argument(help="format: sbml")],
+    genotype: Annotated[str, typer.Option(help="line of the typical animal")] = "SOD1-G93A",
+    background: Annotated[str, typer.Option(help="B6SJL or C57BL/6")] = "B6SJL",
+    sex: Annotated[str, typer.Option(help="male or female")] = "male",
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="file to write (default: standard output)")] = None,
+) -> None:
+    """Export the model of one typical animal: SBML Level 3 (states as species with rate rules,
+    reporters as assignment rules, parameters with units and sources)."""
+    from .biology.genotypes import BACKGROUNDS, GENOTYPES, SEXES
+
+    if fmt != "sbml":
+        _fail(f"format: only 'sbml' is supported, got {fmt!r}")
+    for field, value, known in (("--genotype", genotype, GENOTYPES), ("--background", background, BACKGROUNDS),
+                                ("--sex", sex, SEXES)):
+        if value not in known:
+            _fail(f"{field}: unknown value {value!r} (known: {', '.join(known)})")
+    try:
+        from .io.sbml import animal_sbml
+    except ImportError:  # pragma: no cover - the optional dependencies are missing
+        _fail("export sbml needs the optional dependencies: pip install 'alsim[sbml]'")
+    text = animal_sbml(genotype, background, sex)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    path = Path(out)
+    if path.exists() and (path.is_dir() or path.is_symlink()):
+        _fail(f"--out: {escape(out)} is a folder or a link, not a file to write")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    console.print(f"wrote {escape(out)}", highlight=False)
 
 
 @app.command("list")
@@ -184,7 +202,7 @@ def design_cmd(
     from .experiments.design import design_study
     from .io.manifest import design_manifest
     from .io.store import publishing, write_manifest
-    from .report.plots import plot_power
+    from .report.plots import plot_power, save_figure
 
     try:
         ns = sorted({int(x) for x in n.split(",") if x.strip()})
@@ -212,8 +230,9 @@ def design_cmd(
     with publishing(out_dir, overwrite) as tmp:
         res.power.to_csv(tmp / "power.csv", index=False)
         res.false_positives.to_csv(tmp / "false_positives.csv", index=False)
-        plot_power(res.power, res.n_for_80, tmp / "power.png",
-                   f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha)
+        save_figure(plot_power(res.power, res.n_for_80,
+                               f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha),
+                    tmp / "power.png")
         write_manifest(tmp, design_manifest(proto, ns, studies, alpha, test, res.wall_time_s))
     table = Table("animals per arm", "power")
     for r in res.power.itertuples(index=False):
@@ -264,9 +283,5 @@ def params_cmd(
     console.print(table)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":  # python -m alsim.cli
     app()

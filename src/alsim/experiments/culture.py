@@ -26,6 +26,7 @@ from ..biology.model import REPORTER_NAMES
 from ..engines.assembly import State, well_initial_state
 from ..engines.meanfield import STATUS_TEXT, solve_cohort
 from .protocol import Feeder, Group, Protocol
+from .simulation import Simulation, group_overrides, parameter_table, streams_for
 
 _SERIES = ("alpha_mn_surviving", "interneurons_surviving", "apoptotic_fraction", "toxic_factor_medium",
            "tnf_pgml", "ros_fold")
@@ -34,8 +35,6 @@ _SERIES = ("alpha_mn_surviving", "interneurons_surviving", "apoptotic_fraction",
 def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genotype: str,
                 rng: np.random.Generator | None) -> np.ndarray:
     """Parameters of one well: the neurons' genotype, the feeder glia's transgene and knockouts."""
-    from .runner import group_overrides
-
     feeder = group.feeder
     v = gt.animal_vector(base, group.genotype, group.background, "male", rng,
                          group_overrides(protocol, group), group.modifications)
@@ -89,8 +88,6 @@ def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray) -> np.ndarray:
 
 def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None = None):
     """Simulate every well of a culture protocol; readouts relative to matched control cultures."""
-    from .runner import Result, streams_for
-
     start = time.perf_counter()
     base = prm.default_vector()
     t = np.arange(0.0, protocol.duration_days + 1e-9, protocol.save_every_days)
@@ -129,5 +126,7 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
         if progress is not None:
             progress(first, protocol.n_animals)
     weighings = pd.DataFrame(columns=["animal", "group", "age_d", "weight_g"])
-    return Result(protocol, pd.DataFrame(rows), pd.concat(series, ignore_index=True), weighings,
-                  np.concatenate(params), time.perf_counter() - start)
+    wells = pd.DataFrame(rows)
+    return Simulation(protocol, wells, pd.concat(series, ignore_index=True), weighings,
+                      parameter_table(wells["animal"].to_numpy(), np.concatenate(params)),
+                      time.perf_counter() - start)

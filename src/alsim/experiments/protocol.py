@@ -25,7 +25,7 @@ from ..analysis.readouts import READOUT_COLUMNS, WELL_READOUT_COLUMNS
 from ..biology.drugs import DRUGS, Drug, Schedule, generic_drug
 from ..biology.genotypes import CRE_DRIVERS, GENOTYPES, KNOCKOUTS, Modifications
 from ..biology.parameters import IDX, override_error, unknown_parameter
-from ..io.yaml_input import InputError, parse_yaml, read_bytes
+from .yaml_input import InputError, parse_yaml, read_bytes
 from . import limits
 
 READOUTS = ("survival", "onset", "weight", "motor", "mn_counts", "innervation", "gliosis", "cytokines")
@@ -246,23 +246,32 @@ class Group(_Strict):
 
 
 class Criterion(_Strict):
-    """A pass criterion on a readout: a group's mean, its change vs another group, or a
-    within-group difference of two readouts, which must lie in [low, high].
+    """A pass criterion on a readout, which must lie in [low, high].
 
     measure: ``value`` (mean of ``readout`` in ``group``), ``change`` (mean in ``group`` /
     mean in ``vs`` - 1), ``difference`` (mean of ``readout`` - mean of ``minus`` in ``group``),
     ``late_share`` (share of the survival gain of ``group`` over ``vs`` that falls in the late
-    phase; Boillee 2006), ``group_difference`` (mean in ``group`` - mean in ``vs``).
+    phase; Boillee 2006), ``group_difference`` (mean in ``group`` - mean in ``vs``), ``sd``
+    (cohort standard deviation in ``group``), ``sex_change`` (mean in the group's females /
+    mean in its males - 1), ``order`` (1 when the group means of ``readout`` and then each of
+    ``then`` strictly increase, else 0). ``absolute`` scores the magnitude of the measure.
+    ``target`` is the published number as text (default: the band) and ``citation`` the row's
+    own source (default: the claim's).
     """
 
     label: str
     readout: str
     group: str
-    measure: Literal["value", "change", "difference", "late_share", "group_difference"] = "value"
+    measure: Literal["value", "change", "difference", "late_share", "group_difference", "sd", "sex_change",
+                     "order"] = "value"
     vs: str | None = None
     minus: str | None = None
+    then: list[str] = Field(default_factory=list)
+    absolute: bool = False
     low: Annotated[float, Field(allow_inf_nan=True)] = float("-inf")
     high: Annotated[float, Field(allow_inf_nan=True)] = float("inf")
+    target: str | None = None
+    citation: str | None = None
     mechanism: str = ""
 
     @model_validator(mode="after")
@@ -273,6 +282,9 @@ class Criterion(_Strict):
             raise ValueError(f"criterion {shown(self.label)}: measure {self.measure!r} needs 'vs' (a group)")
         if self.measure == "difference" and self.minus is None:
             raise ValueError(f"criterion {shown(self.label)}: measure 'difference' needs 'minus' (a readout)")
+        if (self.measure == "order") != bool(self.then):
+            raise ValueError(f"criterion {shown(self.label)}: 'then' (readouts that follow) goes with measure "
+                             f"'order' and only with it")
         if self.low > self.high:
             raise ValueError(f"criterion {shown(self.label)}: low {self.low} exceeds high {self.high}")
         return self
@@ -378,8 +390,8 @@ class Protocol(_Strict):
                 ref = getattr(c, key)
                 if ref is not None and ref not in names:
                     raise ValueError(f"{where}.{key}: {shown(ref)} is not a group{did_you_mean(ref, names)}")
-            for key in ("readout", "minus"):
-                ref = getattr(c, key)
+            for key, ref in (("readout", c.readout), ("minus", c.minus), *((f"then.{i}", r) for i, r in
+                                                                           enumerate(c.then))):
                 if ref is not None and ref not in columns:
                     raise ValueError(f"{where}.{key}: {shown(ref)} is not a readout column{did_you_mean(ref, columns)}"
                                      f" (see docs/protocols.md §7)")

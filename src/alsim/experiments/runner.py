@@ -1,6 +1,6 @@
 """The lab bench: turn a validated protocol into a simulated cohort and its measurements.
 
-``run(protocol) -> Result`` is a pure function of the protocol (which carries
+``run(protocol) -> Simulation`` is a pure function of the protocol (which carries
 its seed). Each animal gets its own random stream spawned from the protocol
 seed by its index (``np.random.SeedSequence``), so results do not depend on
 how the cohort is split into chunks.
@@ -9,7 +9,6 @@ how the cohort is split into chunks.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -20,27 +19,11 @@ from ..biology import genotypes as gt
 from ..biology import parameters as prm
 from ..biology.model import REPORTER_NAMES
 from ..engines.meanfield import STATUS_TEXT, Modulation, solve_cohort
-from .protocol import Group, Protocol
+from .culture import run_culture
+from .protocol import Protocol
+from .simulation import Simulation, group_overrides, parameter_table, streams_for
 
 CHUNK = 2048  # animals per engine call (progress granularity; results do not depend on it)
-
-
-@dataclass(frozen=True)
-class Result:
-    """Everything one run produced.
-
-    animals: one row per animal (group, genotype, background, sex, status and readouts);
-    timeseries: tidy, one row per animal and age, one column per observable;
-    weighings: one row per animal and weighing day (measured weight, with scale noise);
-    parameters: (animals, parameters) the parameter vector each animal ran with.
-    """
-
-    protocol: Protocol
-    animals: pd.DataFrame
-    timeseries: pd.DataFrame
-    weighings: pd.DataFrame
-    parameters: np.ndarray
-    wall_time_s: float
 
 
 def sexes_for(n: int, female_fraction: float) -> list[str]:
@@ -65,16 +48,6 @@ def _save_grid(protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     days = ro.weighing_days(protocol.duration_days)
     grid = np.union1d(t_save, days)
     return grid, np.searchsorted(grid, t_save), np.searchsorted(grid, days)
-
-
-def group_overrides(protocol: Protocol, group: Group) -> dict[str, float]:
-    """Parameter overrides of a group: protocol-wide, then the group's, then its interventions."""
-    return {**protocol.overrides, **group.overrides}
-
-
-def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
-    """One independent generator per animal or well, spawned from the protocol seed by index."""
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
 
 
 def litters_of(protocol: Protocol, design: pd.DataFrame, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,11 +105,9 @@ def modulation(protocol: Protocol, group_of_animal: np.ndarray) -> Modulation | 
     return Modulation(np.array(params), times, values, group_of_animal)
 
 
-def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) -> Result:
+def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Simulate every animal (or culture well) of ``protocol`` and compute the labs' readouts."""
     if protocol.in_culture:
-        from .culture import run_culture
-
         return run_culture(protocol, progress)
     start = time.perf_counter()
     design = _design(protocol)
@@ -204,6 +175,7 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     a_idx, t_idx = np.nonzero(alive)
     timeseries = pd.DataFrame(ts[a_idx, t_idx, :], columns=list(REPORTER_NAMES))
     timeseries.insert(0, "age_d", t[t_idx])
+    timeseries.insert(0, "sex", design["sex"].to_numpy()[a_idx])
     timeseries.insert(0, "group", design["group"].to_numpy()[a_idx])
     timeseries.insert(0, "animal", a_idx)
     for k in ("alpha_mn_surviving", "umn_surviving", "microgliosis_index", "astrogliosis_index",
@@ -214,4 +186,5 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     wa, wd = np.nonzero(w_alive)
     weighings = pd.DataFrame({"animal": wa, "group": design["group"].to_numpy()[wa],
                               "age_d": days[wd], "weight_g": weights[wa, wd]})
-    return Result(protocol, animals, timeseries, weighings, P, time.perf_counter() - start)
+    return Simulation(protocol, animals, timeseries, weighings, parameter_table(design["animal"].to_numpy(), P),
+                      time.perf_counter() - start)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
-from ..analysis.calibration import Row, t1_rows, t2_rows
+from ..analysis.claims import Row
 from ..analysis.claims import claim_rows
 from .protocol import Protocol, library_names, load_protocol, protocol_from_dict
 from .runner import run
@@ -32,21 +32,16 @@ def claim_protocols() -> list[str]:
 def validate(n_transgenic: int = 400, overrides: Mapping[str, float] | None = None,
              progress: Callable[[str], None] | None = None, claims: bool = True,
              only: list[str] | None = None) -> list[Row]:
-    """Score T1 and T2 (at ``n_transgenic`` animals per transgenic group) and every claim
-    protocol (at its own n). ``only`` restricts to the named studies."""
+    """Score the calibration studies (T1, T2 at ``n_transgenic`` animals per transgenic group) and,
+    with ``claims``, every other protocol with a claim (at its own n). ``only`` restricts to the
+    named studies. Every row is a claim criterion scored by ``analysis.claims``."""
+    names = [*CALIBRATION_STUDIES, *(n for n in claim_protocols() if n not in CALIBRATION_STUDIES)]
     rows: list[Row] = []
-    for name, score in zip(CALIBRATION_STUDIES, (t1_rows, t2_rows)):
-        if only is not None and name not in only:
+    for name in names:
+        if (only is not None and name not in only) or (not claims and name not in CALIBRATION_STUDIES):
             continue
         if progress is not None:
             progress(name)
-        rows += score(run(scaled(load_protocol(name), n_transgenic, overrides)).animals)
-    if claims:
-        for name in claim_protocols():
-            if only is not None and name not in only:
-                continue
-            if progress is not None:
-                progress(name)
-            protocol = scaled(load_protocol(name), None, overrides)
-            rows += claim_rows(protocol, run(protocol).animals)
+        protocol = scaled(load_protocol(name), n_transgenic if name in CALIBRATION_STUDIES else None, overrides)
+        rows += claim_rows(protocol, run(protocol).animals)
     return rows

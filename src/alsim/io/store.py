@@ -49,7 +49,6 @@ import pandas as pd
 import yaml
 
 from .._text import shown
-from ..biology import parameters as prm
 from .manifest import manifest
 
 MANIFEST = "manifest.json"
@@ -251,19 +250,51 @@ def publishing(out: Path, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(txn, ignore_errors=True)
 
 
+TABLES = ("animals", "timeseries", "weighings", "parameters")
+
+
 def write_tables(result, folder: Path) -> None:
     """Per-animal readouts, tidy time series, weighings, parameters, protocol and manifest."""
     folder = Path(folder)
-    result.animals.to_parquet(folder / "animals.parquet", index=False)
     result.animals.to_csv(folder / "animals.csv", index=False)
-    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
-    result.weighings.to_parquet(folder / "weighings.parquet", index=False)
-    params = pd.DataFrame(result.parameters, columns=list(prm.NAMES))
-    params.insert(0, "animal", result.animals["animal"].to_numpy())
-    params.to_parquet(folder / "parameters.parquet", index=False)
+    for name in TABLES:
+        getattr(result, name).to_parquet(folder / f"{name}.parquet", index=False)
     (folder / "protocol.yaml").write_text(yaml.safe_dump(result.protocol.model_dump(), sort_keys=False))
     n_failed = int(result.animals["status"].str.startswith("failed").sum())
     write_manifest(folder, manifest(result.protocol, result.wall_time_s, n_failed))
+
+
+def write_run(result, folder: Path) -> list[Path]:
+    """A whole run folder into ``folder``: the tables, the analyses against the control
+    (comparisons, survival statistics, timing), the figures and the summary. ``result`` is an
+    :class:`alsim.Result`. Returns the figures written."""
+    from ..report.plots import write_figures
+
+    folder = Path(folder)
+    write_tables(result, folder)
+    protocol = result.protocol
+    if protocol.control is not None:
+        result.compare().to_csv(folder / "comparisons.csv", index=False)
+        if protocol.sweep is not None:
+            result.timing().to_csv(folder / "timing.csv", index=False)
+        if not protocol.in_culture:
+            result.survival().to_csv(folder / "survival_stats.csv", index=False)
+    figures = write_figures(result, folder / "figures")
+    (folder / "summary.md").write_text(result.summary())
+    return figures
+
+
+def read_tables(folder: Path) -> dict:
+    """The fields of a run folder's result: protocol, tables, wall time and manifest."""
+    from ..experiments.protocol import load_protocol
+
+    folder = Path(folder)
+    if not is_output(folder):
+        raise RunFolderError(f"{shown(str(folder))} is not an alsim run folder (no {MANIFEST})")
+    meta = json.loads((folder / MANIFEST).read_text())
+    out = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    return {"protocol": load_protocol(folder / "protocol.yaml"), **out,
+            "wall_time_s": float(meta.get("wall_time_s", float("nan"))), "manifest": meta}
 
 
 def write_manifest(folder: Path, data: dict) -> None:

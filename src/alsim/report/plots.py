@@ -41,10 +41,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from lifelines import KaplanMeierFitter  # noqa: E402
 from lifelines.plotting import add_at_risk_counts  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from ..analysis.readouts import GLIOSIS_FOLD, weighing_days  # noqa: E402
-from ..biology.parameters import IDX  # noqa: E402
 
 MIN_ANIMALS = 3          # fewest animals alive for a mean +/- SD point
 DPI = 150
@@ -132,9 +132,14 @@ def _legend(ax, **kw) -> None:
         ax.legend(**kw)
 
 
-def _finish(fig, path: Path) -> Path:
-    """Tighten, save at ``DPI`` (canvas grown to hold outside legends) and close."""
+def _finish(fig: Figure) -> Figure:
+    """The figure, laid out tightly."""
     fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save ``fig`` at ``DPI`` (canvas grown to hold outside legends) and close it."""
     fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
     return path
@@ -156,7 +161,7 @@ def _line_styles(groups) -> dict:
 
 
 # ------------------------------------------------------------------ figures
-def plot_weight(result, ctx: dict, path: Path) -> Path:
+def plot_weight(result, ctx: dict) -> Figure:
     """Body weight (g) vs age from the twice-weekly weighings, every group."""
     fig, ax = plt.subplots(figsize=SIZE)
     _group_bands(ax, result.weighings, "weight_g", ctx, ctx["groups"])
@@ -164,24 +169,24 @@ def plot_weight(result, ctx: dict, path: Path) -> Path:
     ax.set_ylabel("Body weight (g)")
     ax.set_title("Body weight (mean ± SD, both sexes)")
     _legend(ax, loc="lower right")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_motor(result, ctx: dict, path: Path) -> Path:
+def plot_motor(result, ctx: dict) -> Figure:
     """Motor function (% of endplates innervated) vs age, with the righting-reflex threshold."""
     fig, ax = plt.subplots(figsize=SIZE)
     _group_bands(ax, result.timeseries, "motor_function", ctx, ctx["groups"], scale=100.0)
-    thr = 100.0 * float(np.median(result.parameters[:, IDX["righting_threshold"]]))
+    thr = 100.0 * float(np.median(result.parameters["righting_threshold"]))
     ax.axhline(thr, color="0.3", ls="--", lw=1, label="loss of righting reflex")
     _age_axis(ax, ctx)
     ax.set_ylim(0, 105)
     ax.set_ylabel("Motor function (% endplates innervated)")
     ax.set_title("Motor function")
     ax.legend(loc="center right")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_mn_counts(result, ctx: dict, path: Path) -> Path:
+def plot_mn_counts(result, ctx: dict) -> Figure:
     """Lumbar alpha-MNs and corticospinal neurons surviving, % of age-matched WT."""
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.2), sharey=True)
     panels = (("alpha_mn_surviving_vs_wt", "Lumbar α-motor neurons"),
@@ -193,10 +198,10 @@ def plot_mn_counts(result, ctx: dict, path: Path) -> Path:
     axes[0].set_ylabel("Neurons surviving (% of age-matched WT)")
     axes[0].set_ylim(0, 110)
     _side_legend(fig, axes[0])
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_innervation(result, ctx: dict, path: Path) -> Path:
+def plot_innervation(result, ctx: dict) -> Figure:
     """% endplates innervated by motor-unit type (FF, FR, S), one panel per transgenic group."""
     tg = ctx["transgenic"]
     fig, axes = _panels(len(tg))
@@ -209,10 +214,10 @@ def plot_innervation(result, ctx: dict, path: Path) -> Path:
     _label_panels(axes, "Endplates innervated (%)")
     axes[0].set_ylim(0, 105)
     _side_legend(fig, axes[0], title="Motor-unit type", title_fontsize=8)
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_gliosis(result, ctx: dict, path: Path) -> Path:
+def plot_gliosis(result, ctx: dict) -> Figure:
     """Microgliosis and astrogliosis index (fold of WT) vs age, onset criterion dotted."""
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.2), sharey=True)
     panels = (("microgliosis_index_vs_wt", "Microgliosis"), ("astrogliosis_index_vs_wt", "Astrogliosis"))
@@ -223,10 +228,10 @@ def plot_gliosis(result, ctx: dict, path: Path) -> Path:
         ax.set_title(title)
     axes[0].set_ylabel("Activation index (fold of age-matched WT)")
     _side_legend(fig, axes[0])
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_cytokines(result, ctx: dict, path: Path) -> Path:
+def plot_cytokines(result, ctx: dict) -> Figure:
     """Spinal cytokines (fold of WT, log scale), one panel per transgenic group."""
     tg = ctx["transgenic"]
     fig, axes = _panels(len(tg))
@@ -243,7 +248,7 @@ def plot_cytokines(result, ctx: dict, path: Path) -> Path:
         ax.set_title(g, color=ctx["color"][g])
     _label_panels(axes, "Concentration (fold of age-matched WT)")
     _side_legend(fig, axes[0], title="type I (solid)\ntype II (dashed)", title_fontsize=8)
-    return _finish(fig, path)
+    return _finish(fig)
 
 
 def _km(ax, durations: pd.Series, observed: pd.Series, ctx: dict, groups: list[str],
@@ -275,7 +280,7 @@ def _km(ax, durations: pd.Series, observed: pd.Series, ctx: dict, groups: list[s
     return fitters
 
 
-def plot_survival(result, ctx: dict, path: Path) -> Path:
+def plot_survival(result, ctx: dict) -> Figure:
     """Kaplan-Meier curves of survival to end stage (loss of righting reflex), every group;
     deaths from other causes are censored (ticks)."""
     from ..analysis.survival import durations_events
@@ -287,10 +292,10 @@ def plot_survival(result, ctx: dict, path: Path) -> Path:
     fitters = _km(ax, durations, observed, ctx, ctx["groups"], a,
                   "Survival (end stage: loss of righting reflex)", "Fraction without end stage")
     add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_onset(result, ctx: dict, path: Path) -> Path:
+def plot_onset(result, ctx: dict) -> Figure:
     """Kaplan-Meier curves of disease onset (peak body weight), transgenic groups only.
 
     An animal without onset, or whose peak is the last weighing of the protocol
@@ -304,10 +309,10 @@ def plot_onset(result, ctx: dict, path: Path) -> Path:
     fitters = _km(ax, durations, observed, ctx, ctx["transgenic"], a,
                   "Disease onset (age at peak body weight)", "Fraction without onset")
     add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"])
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_culture_survival(result, ctx, path: Path) -> Path:
+def plot_culture_survival(result, ctx) -> Figure:
     """Motor-neuron and interneuron survival per day in vitro, % of the matched control culture."""
     ts = result.timeseries
     fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.5), sharey=True)
@@ -319,10 +324,10 @@ def plot_culture_survival(result, ctx, path: Path) -> Path:
         ax.set(title=title, xlabel="Days in vitro", xlim=(0, ctx["duration"]), ylim=(0, 110))
     axes[0].set_ylabel("Surviving (% of matched control culture)")
     axes[1].legend(loc="lower left")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_culture_endpoint(result, ctx, path: Path) -> Path:
+def plot_culture_endpoint(result, ctx) -> Figure:
     """Survival on the last day in vitro, % of matched control: mean +/- SD of wells, wells as dots."""
     a = result.animals
     fig, ax = plt.subplots(figsize=(max(5.0, 1.8 * len(ctx["groups"]) + 2), 4.5))
@@ -342,10 +347,10 @@ def plot_culture_endpoint(result, ctx, path: Path) -> Path:
     ax.set(ylabel="Surviving at last day (% of matched control)", ylim=(0, 115),
            title=f"Day {ctx['duration']:g} in vitro")
     ax.legend(loc="lower right")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_timing(table: pd.DataFrame, path: Path, title: str) -> Path:
+def plot_timing(table: pd.DataFrame, title: str) -> Figure:
     """Survival gain over the untreated control against treatment start age, one line per dose,
     with 95 % confidence intervals (Welch)."""
     fig, ax = plt.subplots(figsize=SIZE)
@@ -363,10 +368,10 @@ def plot_timing(table: pd.DataFrame, path: Path, title: str) -> Path:
     ax.set(xlabel="Treatment start (age, days)", ylabel="Survival gain vs untreated (days, 95 % CI)",
            title=title)
     ax.legend(title="dose", loc="best")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_distributions(result, ctx, path: Path) -> Path:
+def plot_distributions(result, ctx) -> Figure:
     """Onset and survival of every animal per transgenic arm: dots with mean +/- SD."""
     a = result.animals
     fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 1.6 * len(ctx["transgenic"]) + 4), 4.5), sharey=True)
@@ -382,10 +387,10 @@ def plot_distributions(result, ctx, path: Path) -> Path:
         ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
         ax.set(title=title)
     axes[0].set_ylabel("Age (days)")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_phases(result, ctx, path: Path) -> Path:
+def plot_phases(result, ctx) -> Figure:
     """Early (onset to -10 % weight) and late (-10 % weight to end stage) phase durations per arm,
     mean with 95 % confidence interval (t)."""
     from scipy import stats
@@ -405,10 +410,10 @@ def plot_phases(result, ctx, path: Path) -> Path:
     ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
     ax.set(ylabel="Duration (days, mean and 95 % CI)", title="Disease phases")
     _legend(ax, loc="best")
-    return _finish(fig, path)
+    return _finish(fig)
 
 
-def plot_power(power: pd.DataFrame, n80: float, path: Path, title: str, alpha: float) -> Path:
+def plot_power(power: pd.DataFrame, n80: float, title: str, alpha: float) -> Figure:
     """Simulated power against animals per arm, with the 80 % line and the n that reaches it."""
     fig, ax = plt.subplots(figsize=SIZE)
     ax.plot(power.n_per_arm, 100 * power.power, "o-", color="#2166ac")
@@ -419,7 +424,7 @@ def plot_power(power: pd.DataFrame, n80: float, path: Path, title: str, alpha: f
                     textcoords="offset points", color="#b2182b", fontsize=9)
     ax.set(xlabel="Animals per arm", ylabel=f"Power (%), log-rank, alpha = {alpha:g}", ylim=(0, 102),
            title=title)
-    return _finish(fig, path)
+    return _finish(fig)
 
 
 FIGURES = (  # (readout, file name, function, needs a transgenic group)
@@ -443,21 +448,12 @@ def _groups_with_data(result) -> list:
     return [g for g in result.protocol.groups if g.name in ok]
 
 
-def write_figures(result, out_dir: Path) -> list[Path]:
-    """Write the figures of the protocol's readouts into ``out_dir``.
+def make_figures(result) -> dict[str, Figure]:
+    """The figures of the protocol's readouts, by file name (without extension).
 
-    Parameters
-    ----------
-    result : :class:`alsim.experiments.runner.Result` of one run.
-    out_dir : folder to write into (created if missing).
-
-    Returns
-    -------
-    list of Path
-        The PNG files written, in the order of the table in the module docstring.
+    ``result`` is one run (``alsim.Result`` or ``experiments.simulation.Simulation``); the
+    figures are open matplotlib Figures (close them, or save them with :func:`save_figure`).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     protocol = result.protocol
     n = result.animals.groupby("group").size()
     palette = plt.get_cmap("tab10").colors
@@ -470,21 +466,30 @@ def write_figures(result, out_dir: Path) -> list[Path]:
         "ls": _line_styles(protocol.groups),
         "duration": float(protocol.duration_days),
     }
-    written = []
+    figures: dict[str, Figure] = {}
     if not drawn:
-        return written
+        return figures
     with plt.rc_context(STYLE):
         if protocol.in_culture:
-            written.append(plot_culture_survival(result, ctx, out_dir / "culture_survival.png"))
-            written.append(plot_culture_endpoint(result, ctx, out_dir / "culture_endpoint.png"))
-            return written
+            figures["culture_survival"] = plot_culture_survival(result, ctx)
+            figures["culture_endpoint"] = plot_culture_endpoint(result, ctx)
+            return figures
         for readout, name, draw, needs_tg in FIGURES:
             if readout in protocol.readouts and (ctx["transgenic"] or not needs_tg):
-                written.append(draw(result, ctx, out_dir / name))
+                figures[name.removesuffix(".png")] = draw(result, ctx)
         if protocol.sweep is not None and protocol.control is not None:
             from ..analysis.timing import timing_table
 
             drug = next(g for g in protocol.groups if g.sweep_start_day is not None).treatments[0].drug
-            written.append(plot_timing(timing_table(protocol, result.animals), out_dir / "timing.png",
-                                       f"{drug}: survival gain by start age and dose"))
-    return written
+            figures["timing"] = plot_timing(timing_table(protocol, result.animals),
+                                            f"{drug}: survival gain by start age and dose")
+    return figures
+
+
+def write_figures(result, out_dir: Path) -> list[Path]:
+    """Write the figures of the protocol's readouts into ``out_dir`` (created if missing) as PNG;
+    returns the files written, in the order of the table in the module docstring."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with plt.rc_context(STYLE):
+        return [save_figure(fig, out_dir / f"{name}.png") for name, fig in make_figures(result).items()]

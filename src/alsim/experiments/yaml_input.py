@@ -21,7 +21,7 @@ from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 
 from .._text import shown
-from ..experiments.limits import MAX_INT_DIGITS, MAX_PROTOCOL_BYTES, MAX_YAML_DEPTH
+from .limits import MAX_INT_DIGITS, MAX_PROTOCOL_BYTES, MAX_YAML_DEPTH
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 

@@ -1,0 +1,115 @@
+"""The Python API: load a protocol, run it, look at the result, save it, read it back.
+
+    import alsim
+    r = alsim.run(alsim.load_protocol("c6-bax"))
+    r.animals.groupby("group").end_stage_d.mean()
+    r.survival()          # Kaplan-Meier medians, log-rank, Cox hazard ratios vs the control
+    r.save("runs/c6-bax")
+    alsim.read_run("runs/c6-bax").animals
+
+The command line (``alsim run``) is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from .analysis.claims import Row
+from .experiments.protocol import Protocol, ProtocolError, protocol_from_dict
+from .experiments.protocol import load_protocol as _load_protocol
+from .experiments.runner import run as _run
+from .experiments.simulation import Simulation
+
+
+@dataclass(frozen=True)
+class Result(Simulation):
+    """One run: the protocol, per-animal readouts, time series, weighings, parameters and its
+    analyses. Tables are pandas DataFrames; ``parameters`` has one named column per parameter."""
+
+    manifest: Mapping | None = None  # set when read back from a run folder
+
+    def compare(self) -> pd.DataFrame:
+        """Each group against the protocol's control: differences and ratios of readout means, 95 % CIs."""
+        from .analysis.compare import compare_to_control
+
+        return compare_to_control(self.animals, self._control())
+
+    def survival(self) -> pd.DataFrame:
+        """Kaplan-Meier medians, log-rank tests and Cox hazard ratios of each arm against the control
+        (end stage, onset and phases; deaths from other causes censored). Animals only."""
+        from .analysis.survival import survival_report
+
+        if self.protocol.in_culture:
+            raise ValueError("survival: a culture protocol has wells, not animals with an end stage")
+        return survival_report(self.animals, self._control(), self.protocol.duration_days)
+
+    def claims(self) -> list[Row]:
+        """The protocol's claim criteria scored on this run (empty without a claim)."""
+        from .analysis.claims import claim_rows
+
+        return claim_rows(self.protocol, self.animals) if self.protocol.claim is not None else []
+
+    def timing(self) -> pd.DataFrame:
+        """Survival gain by treatment start age and dose (protocols with a sweep)."""
+        from .analysis.timing import timing_table
+
+        if self.protocol.sweep is None:
+            raise ValueError("timing: the protocol has no sweep")
+        return timing_table(self.protocol, self.animals)
+
+    def summary(self) -> str:
+        """The run's summary as Markdown: groups, readouts (mean, SD, n) and claim verdicts."""
+        from .analysis.summary import summary_markdown
+
+        return summary_markdown(self.protocol, self.animals, self.claims() or None)
+
+    def figures(self) -> dict:
+        """The run's figures as open matplotlib Figures, by name (nothing is written)."""
+        from .report.plots import make_figures
+
+        return make_figures(self)
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the run folder (tables, manifest, figures, summary) atomically; an existing run
+        folder is replaced only with ``overwrite``. Returns the folder."""
+        from .io.store import publishing, write_run
+
+        with publishing(Path(path), overwrite) as tmp:
+            write_run(self, tmp)
+        return Path(path)
+
+    def _control(self) -> str:
+        if self.protocol.control is None:
+            raise ValueError(f"protocol {self.protocol.name!r} names no control group")
+        return self.protocol.control
+
+
+def load_protocol(ref: str | Path | Mapping) -> Protocol:
+    """A validated protocol from a YAML file, a built-in name (``alsim list``) or a mapping."""
+    if isinstance(ref, Mapping):
+        return protocol_from_dict(dict(ref))
+    return _load_protocol(ref)
+
+
+def run(protocol: Protocol | str | Path | Mapping, *, seed: int | None = None,
+        progress: Callable[[int, int], None] | None = None) -> Result:
+    """Simulate every animal (or well) of ``protocol``; same protocol and seed, same result."""
+    proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
+    if seed is not None:
+        if seed < 0:
+            raise ProtocolError(f"seed: must be non-negative, got {seed}")
+        proto = protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
+    sim = _run(proto, progress)
+    return Result(**{f: getattr(sim, f) for f in Simulation.__dataclass_fields__})
+
+
+def read_run(path: str | Path) -> Result:
+    """The :class:`Result` of a run folder written by ``alsim run`` or :meth:`Result.save`."""
+    from .io.store import read_tables
+
+    tables = read_tables(Path(path))
+    return Result(**tables)

@@ -1,0 +1,47 @@
+"""What a run of the lab bench produces, and the random streams and overrides every context shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..biology import parameters as prm
+from .protocol import Group, Protocol
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Everything one run produced.
+
+    animals: one row per animal or well (group, genotype, background, sex, status and readouts);
+    timeseries: tidy, one row per animal and saved age, one column per reporter (animals: with sex);
+    weighings: one row per animal and weighing day (measured weight, with scale noise);
+    parameters: one row per animal, one named column per model parameter (the vector it ran with);
+    wall_time_s: seconds the simulation took.
+    """
+
+    protocol: Protocol
+    animals: pd.DataFrame
+    timeseries: pd.DataFrame
+    weighings: pd.DataFrame
+    parameters: pd.DataFrame
+    wall_time_s: float
+
+
+def parameter_table(animal: np.ndarray, P: np.ndarray) -> pd.DataFrame:
+    """The parameter matrix ``P`` as a table: an ``animal`` column, then one column per parameter."""
+    table = pd.DataFrame(P, columns=list(prm.NAMES))
+    table.insert(0, "animal", animal)
+    return table
+
+
+def group_overrides(protocol: Protocol, group: Group) -> dict[str, float]:
+    """Parameter overrides of a group: protocol-wide, then the group's own."""
+    return {**protocol.overrides, **group.overrides}
+
+
+def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
+    """One independent generator per animal or well, spawned from the protocol seed by index."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]
