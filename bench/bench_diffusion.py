@@ -87,7 +87,8 @@ def case(shape, workload: str, rng) -> dict:
     bw_copy = 2 * f.nbytes / t_copy
     updates = f.size
     threads = numba.get_num_threads() if f.size >= PARALLEL_MIN_UPDATES else 1
-    return dict(shape=shape, workload=workload, t_step=t_step, threads=threads, updates=f.size, mvsu=updates / t_step / 1e6,
+    return dict(shape=shape, workload=workload, t_step=t_step, threads=threads, updates=f.size,
+                mvsu=updates / t_step / 1e6,
                 ns_per_update=t_step / updates * 1e9, bw_step=bw_step / 1e9, bw_copy=bw_copy / 1e9,
                 ratio=bw_step / bw_copy, mb=f.nbytes / 2**20)
 
@@ -118,7 +119,8 @@ def main() -> None:
     for shape in [(100, 100), (500, 500), (50, 100, 100)]:
         for wl in ("decay", "source+uptake", "source+uptake inline"):
             r = case(shape, wl, rng)
-            print(f"{fmt_shape(shape):15s} {wl:20s} {r['threads']:3d} {r['mb']:6.1f} {1e3 * r['t_step']:9.3f} {r['mvsu']:18.1f} "
+            print(f"{fmt_shape(shape):15s} {wl:20s} {r['threads']:3d} {r['mb']:6.1f} {1e3 * r['t_step']:9.3f} "
+                  f"{r['mvsu']:18.1f} "
                   f"{r['ns_per_update']:7.2f} {r['bw_step']:10.1f} {r['bw_copy']:10.1f} {r['ratio']:6.2f}")
     print()
     print("Cost against size (source+uptake)")
@@ -138,7 +140,8 @@ def main() -> None:
     # fit t = a + b·n with relative weights (each size counts alike)
     (a, b), *_ = np.linalg.lstsq(np.stack([1 / t, n / t], axis=1), np.ones_like(t), rcond=None)
     resid = np.abs((a + b * n) / t - 1)
-    print(f"fit t_step = a + b·updates: a = {1e6 * a:.1f} µs fixed per step (argument checks, thread control, kernel dispatch), "
+    print(f"fit t_step = a + b·updates: a = {1e6 * a:.1f} µs fixed per step "
+          f"(argument checks, thread control, kernel dispatch), "
           f"b = {1e9 * b:.2f} ns per update; largest deviation from the fit {100 * resid.max():.0f} %"
           + (" -> linear in voxels beyond the fixed cost" if resid.max() < 0.5 else
              " -> not linear (cache effects or contention; see the sizes above)"))

@@ -48,8 +48,8 @@ def main() -> None:
     print(f"{args.n} SOD1-G93A animals, birth to end stage; minocycline 50 mg/kg i.p. daily, "
           f"{schedule.dose_times().size} doses")
     print(f"{'cohort':28s} {'wall (s)':>9s} {'steps/animal':>13s} {'mean end stage (d)':>19s}")
-    print(f"{'no drug (baseline)':28s} {t_plain:9.3f} {plain.n_steps.mean():13.1f} {np.nanmean(plain.end_stage_age):19.2f}")
-    print(f"{'100 daily doses':28s} {t_dosed:9.3f} {dosed.n_steps.mean():13.1f} {np.nanmean(dosed.end_stage_age):19.2f}")
+    for label, t, sol in (("no drug (baseline)", t_plain, plain), ("100 daily doses", t_dosed, dosed)):
+        print(f"{label:28s} {t:9.3f} {sol.n_steps.mean():13.1f} {np.nanmean(sol.end_stage_age):19.2f}")
     print(f"ratio dosed/baseline: {t_dosed / t_plain:.2f}x (target < 2x); PK table {t_pk * 1e3:.1f} ms")
 
 

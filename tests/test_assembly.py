@@ -13,7 +13,7 @@ from alsim.biology import parameters as prm
 from alsim.biology.model import REPORTER_NAMES
 from alsim.biology.parameters import Param
 from alsim.engines import assembly as asm
-from alsim.engines.assembly import Signal, State
+from alsim.engines.assembly import State
 
 from conftest import typical
 

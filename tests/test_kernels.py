@@ -132,7 +132,8 @@ def test_bax_knockout_spares_somas_not_axons():
 def test_toxic_factor_is_motor_neuron_selective_input():
     """C4: the astrocyte factor enters MN stress only through stress_toxic_factor."""
     p = typical(stress_toxic_factor=0.0)
-    assert k.motor_neuron_stress(0.2, 5.0, 0.0, 1.0, 0.0, 0.0, p) == k.motor_neuron_stress(0.2, 0.0, 0.0, 1.0, 0.0, 0.0, p)
+    with_factor = k.motor_neuron_stress(0.2, 5.0, 0.0, 1.0, 0.0, 0.0, p)
+    assert with_factor == k.motor_neuron_stress(0.2, 0.0, 0.0, 1.0, 0.0, 0.0, p)
 
 
 def _ros_excess(m1, expr_mg):

@@ -1,6 +1,7 @@
 """Protocol validation: one message naming the field and value, exit status 2, nothing written."""
 
 import pytest
+from pydantic import ValidationError
 import yaml
 from typer.testing import CliRunner
 
@@ -45,9 +46,15 @@ def test_bad_protocol_names_field_and_value(data, message):
 
 
 def test_protocol_is_frozen():
-    p = protocol_from_dict(GOOD)
-    with pytest.raises(Exception):
+    p = protocol_from_dict({**GOOD, "overrides": {"hill_n": 3.0}})
+    with pytest.raises(ValidationError, match="frozen"):
         p.seed = 3
+    with pytest.raises(TypeError, match="does not support item assignment"):
+        p.overrides["hill_n"] = 4.0
+    with pytest.raises(TypeError, match="does not support item assignment"):
+        p.groups[0].overrides["hill_n"] = 4.0
+    assert p.model_dump()["overrides"] == {"hill_n": 3.0}
+    assert protocol_from_dict(p.model_dump()) == p
 
 
 def test_builtin_library_loads():

@@ -102,7 +102,7 @@ def test_design_study_litters_inflate_false_positives():
     matched = fp[fp.index.str.contains("litter-matched")].iloc[0]
     assert abs(balanced - 0.05) < 0.025
     assert whole > matched + 0.03
-    assert res.power.power.is_monotonic_increasing or res.power.power.iloc[-1] >= res.power.power.iloc[0]
+    assert res.power.power.iloc[1] > res.power.power.iloc[0]  # 30 per arm detect more often than 10
 
 
 def test_t_test_on_censored_survival_warns():

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from .experiments.protocol import ProtocolError, library_names, library_text, load_protocol, protocol_from_dict
 
+DEFAULT_DESIGN_N = "5,10,15,20,30,40,60,80,120,160"
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="alsim: the innate immune system in ALS (SOD1 mice), simulated.")
 console = Console()
@@ -190,7 +191,7 @@ def validate_cmd(
 @app.command("design")
 def design_cmd(
     protocol: Annotated[str, typer.Argument(help="protocol with a control and one treatment arm")],
-    n: Annotated[str, typer.Option(help="animals per arm to evaluate, comma-separated")] = "5,10,15,20,30,40,60,80,120,160",
+    n: Annotated[str, typer.Option(help="animals per arm to evaluate, comma-separated")] = DEFAULT_DESIGN_N,
     studies: Annotated[int, typer.Option(help="simulated studies per group size")] = 2000,
     alpha: Annotated[float, typer.Option(help="significance level")] = 0.05,
     test: Annotated[str, typer.Option(help="logrank (time-to-event) or t (Welch, on survival ages)")] = "logrank",

@@ -39,7 +39,8 @@ def _probe():
     """Locates this module's Numba cache (see ``alsim._numba_cache``)."""
 
 
-drop_stale(_probe, [*(Path(k.__file__).with_name(f) for f in ("kernels.py", "model.py", "parameters.py", "parameters.yaml"))])
+drop_stale(_probe, [Path(k.__file__).with_name(f) for f in ("kernels.py", "model.py", "parameters.py",
+                                                            "parameters.yaml")])
 
 STATE_DESCRIPTIONS = {
     "S_MN": "misfolded mutant SOD1 load in motor neurons (0-1)",

@@ -16,13 +16,14 @@ import re
 import unicodedata
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from .._text import did_you_mean, shown
 from ..analysis.readouts import READOUT_COLUMNS, WELL_READOUT_COLUMNS
-from ..biology.drugs import DRUGS, Drug, Schedule, generic_drug
+from ..biology.drugs import DRUGS, ROUTES, Drug, Schedule, generic_drug
 from ..biology.genotypes import CRE_DRIVERS, GENOTYPES, KNOCKOUTS, Modifications
 from ..biology.parameters import IDX, override_error, unknown_parameter
 from .yaml_input import InputError, parse_yaml, read_bytes
@@ -38,12 +39,13 @@ class ProtocolError(ValueError):
     """A protocol that cannot be run; the message names the field and value."""
 
 
-def _check_overrides(overrides: dict[str, float]) -> dict[str, float]:
+def _check_overrides(overrides: Mapping[str, float]) -> Mapping[str, float]:
+    """Checked overrides, read-only (a validated protocol cannot change afterwards)."""
     for name, value in overrides.items():
         problem = override_error(name, value)
         if problem is not None:
             raise ValueError(problem)
-    return overrides
+    return MappingProxyType(dict(overrides))
 
 
 def _folder_name(v: str) -> str:
@@ -116,7 +118,7 @@ class Treatment(_Strict):
     """
 
     drug: str
-    route: Literal["ip", "oral", "diet"] = "ip"
+    route: Literal[ROUTES] = "ip"  # type: ignore[valid-type]
     dose_mg_per_kg: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
     ppm: Annotated[float, Field(ge=0.0, le=1e6)] = 0.0
     start_day: Annotated[float, Field(ge=0.0)] = 0.0
@@ -196,7 +198,7 @@ class Group(_Strict):
     feeder: Feeder | None = None
     sweep_start_day: float | None = None  # set when a sweep made this group
     sweep_dose: float | None = None
-    overrides: dict[str, float] = Field(default_factory=dict)
+    overrides: Mapping[str, float] = Field(default_factory=dict, validate_default=True)
 
     _genotype = field_validator("genotype")(classmethod(lambda cls, v: _known_genotype(v)))
     _name = field_validator("name")(classmethod(lambda cls, v: _label(v)))
@@ -243,6 +245,10 @@ class Group(_Strict):
     @classmethod
     def _known_params(cls, v: dict[str, float]) -> dict[str, float]:
         return _check_overrides(v)
+
+    @field_serializer("overrides")
+    def _plain_overrides(self, v: Mapping[str, float]) -> dict[str, float]:
+        return dict(v)
 
 
 class Criterion(_Strict):
@@ -330,7 +336,7 @@ class Protocol(_Strict):
     engine: Literal["meanfield"] = "meanfield"
     control: str | None = None
     readouts: list[str] = Field(default_factory=lambda: list(READOUTS))
-    overrides: dict[str, float] = Field(default_factory=dict)
+    overrides: Mapping[str, float] = Field(default_factory=dict, validate_default=True)
     claim: Claim | None = None
     sweep: Sweep | None = None
     litters: Litters | None = None
@@ -352,6 +358,10 @@ class Protocol(_Strict):
     @classmethod
     def _known_params(cls, v: dict[str, float]) -> dict[str, float]:
         return _check_overrides(v)
+
+    @field_serializer("overrides")
+    def _plain_overrides(self, v: Mapping[str, float]) -> dict[str, float]:
+        return dict(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Protocol":

@@ -372,11 +372,11 @@ def _sweep_strided(f, inv, rinv, lo, hi, chunk):
     n × chunk block stays in cache between the forward and backward passes.
     Same recurrences as :func:`_react_sweep_x` (:func:`_solve_lanes`).
     """
-    S, O, n, M = f.shape
+    S, n_outer, n, M = f.shape
     nch = (M + chunk - 1) // chunk
-    for task in prange(S * O * nch):
-        s = task // (O * nch)
-        o = (task // nch) % O
+    for task in prange(S * n_outer * nch):
+        s = task // (n_outer * nch)
+        o = (task // nch) % n_outer
         i0 = (task % nch) * chunk
         _solve_lanes(f[s, o], i0, min(i0 + chunk, M), inv[s], rinv[s], lo[s], hi[s])
 
