@@ -478,7 +478,8 @@ def rhs_experiments(P, ref_states, t_day, args) -> dict:
 # ------------------------------------------------------------- output
 def fmt_table(rows: list[dict]) -> list[str]:
     head = (f"{'method':<21}{'rtol':>7}{'wall (s)':>10}{'animals/s':>11}{'RHS/animal':>12}"
-            f"{'max|dT| (d)':>13}{'med|dT| (d)':>13}{'traj rel err':>14}  | to 250 d:{'wall (s)':>9}{'max|dT| (d)':>13}")
+            f"{'max|dT| (d)':>13}{'med|dT| (d)':>13}{'traj rel err':>14}"
+            f"  | to 250 d:{'wall (s)':>9}{'max|dT| (d)':>13}")
     out = [head, "-" * len(head)]
     for r in rows:
         fixed = (f"  |{r['wall_fixed']:>18.3f}{r['max_dt_fixed']:>13.2e}" if r.get("wall_fixed") is not None
@@ -569,7 +570,7 @@ def write_doc(path: Path, ctx: dict) -> None:
              f"- Machine: {ctx['machine']}; Numba {numba.__version__}, {ctx['threads']} threads for every method;",
              f"  {ctx['peer_note']}",
              "- Reference: alsim at rtol 1e-12 / atol 1e-14 (end-stage ages and daily states).",
-             f"  SciPy `solve_ivp(method=\"DOP853\", rtol=1e-12, atol=1e-14)` with a terminal event on the same",
+             "  SciPy `solve_ivp(method=\"DOP853\", rtol=1e-12, atol=1e-14)` with a terminal event on the same",
              f"  compiled RHS agrees on {ctx['n_scipy']} animals within {ctx['scipy_dt']:.1e} d (end stage) and "
              f"{ctx['scipy_traj']:.1e}",
              "  (max relative reporter error), far below every error in the table.",
@@ -629,7 +630,7 @@ def write_doc(path: Path, ctx: dict) -> None:
             "  outputs, e.g. sensitivity analysis or gradient-based calibration, where the error",
             "  should sit well below the finite-difference step: then use 1e-8 to 1e-10).",
         ]
-        lines += [f"- Wall times on this shared 2-core machine vary by up to ~30 % between runs (other jobs);",
+        lines += ["- Wall times on this shared 2-core machine vary by up to ~30 % between runs (other jobs);",
                   "  ratios within one run (methods interleaved) are steadier, and the RHS counts and errors",
                   "  are deterministic.", ""]
     if a6 and peers:
@@ -649,7 +650,8 @@ def write_doc(path: Path, ctx: dict) -> None:
                 f"({a9['wall']:.3f} s).",
                 "  LSODA's variable-order Adams method (up to order 12) gains on a fixed 5th-order method",
                 "  as the tolerance tightens: the model is not stiff once the cytokines are held at",
-                f"  quasi-steady state (SciPy's ODEPACK LSODA on {ctx['n_mode']} animals at rtol 1e-6 and 1e-9: {mode}).",
+                f"  quasi-steady state (SciPy's ODEPACK LSODA on {ctx['n_mode']} animals at rtol 1e-6 and 1e-9: "
+                f"{mode}).",
                 "  For reference solutions or finite-difference",
                 "  gradients, LSODA (or a higher-order method in alsim) would be the better tool. At the",
                 "  default accuracy " + (f"alsim is {ctx['lsoda_ratio']:.1f}x faster than LSODA in this run "
@@ -836,8 +838,10 @@ def main() -> int:
         f"{rx['n_states']} states; compiling 4 RHS copies took {rx['compile_s']:.1f} s; median of "
         f"{args.rhs_repeats} interleaved repeats",
         f"  engine animal_rhs                      {ns['engine']:8.1f} ns/eval",
-        f"  same source recompiled (control)       {ns['recompiled']:8.1f} ns/eval  ({ns['recompiled'] / ns['engine']:.2f}x)",
-        f"  fastmath=True                          {ns['fastmath']:8.1f} ns/eval  ({ns['fastmath'] / ns['engine']:.2f}x; "
+        f"  same source recompiled (control)       {ns['recompiled']:8.1f} ns/eval  "
+        f"({ns['recompiled'] / ns['engine']:.2f}x)",
+        f"  fastmath=True                          {ns['fastmath']:8.1f} ns/eval  "
+        f"({ns['fastmath'] / ns['engine']:.2f}x; "
         f"{ns['fastmath'] / ns['recompiled']:.2f}x the control)",
         f"  parameter-only pows hoisted (emulated) {ns['hoisted']:8.1f} ns/eval  ({ns['hoisted'] / ns['engine']:.2f}x)",
         f"  no pow at all (Hill n=4 as x*x*x*x)    {ns['powfree']:8.1f} ns/eval  ({ns['powfree'] / ns['engine']:.2f}x)",
