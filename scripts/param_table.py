@@ -12,6 +12,7 @@ place. A test holds the tables to the YAML file, so rerun this after calibrating
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -70,6 +71,26 @@ def calibration_tables(lines: list[str], symbols: dict[str, str]) -> None:
                   + [f"| {symbols.get(p.name, '')} | `{p.name}` | {p.value:g} | {p.unit} | {p.basis} |" for p in cal])
 
 
+_SECONDS = {"min": 60.0, "h": 3600.0, "day": 86400.0, "1/day": None}
+
+
+def species_rows() -> list[str]:
+    """The soluble species of the model with half-life, diffusion coefficient and decay length."""
+    by = {p.name: p for p in PARAMETERS}
+    rows = ["| species | unit | half-life | diffusion (µm²/s) | decay length (µm) | made by |",
+            "|---|---|---|---|---|---|"]
+    for sp in MODEL.species:
+        t, d = by[sp.half_life], by[sp.diffusion]
+        if t.unit == "1/day":  # a clearance rate (extracellular misfolded SOD1)
+            half, seconds = f"ln 2 / {t.value:g} per day", math.log(2) / t.value * 86400.0
+        else:
+            half, seconds = f"{t.value:g} {t.unit}", t.value * _SECONDS[t.unit]
+        length = math.sqrt(d.value * seconds / math.log(2))
+        rows.append(f"| {sp.name} | {sp.unit} | {half} (`{t.name}`) | {d.value:g} (`{d.name}`) | {length:.3g} "
+                    f"| {sp.made_by} |")
+    return rows
+
+
 def main() -> None:
     import sys
 
@@ -81,6 +102,7 @@ def main() -> None:
     symbols.update({m.group(2): m.group(3).strip() for line in lines[start:end] if (m := ROW.match(line))})
     lines[start:end] = table_rows(symbols)
     calibration_tables(lines, symbols)
+    replace_table(lines, "### 3.9 Decay and diffusion", species_rows())
     n_cal = sum(p.basis == "calibrated" for p in PARAMETERS)
     lines = [re.sub(r"^Of the \d+ parameters, \d+ are", f"Of the {len(PARAMETERS)} parameters, {n_cal} are", line)
              for line in lines]

@@ -51,3 +51,19 @@ def test_roadrunner_simulates_the_export_like_alsim(exported):
     for name in REPORTERS:
         np.testing.assert_allclose(res[name], sol.reporter(name)[0], rtol=1e-6, atol=1e-8, err_msg=name)
     assert sol.states[0, -1, State.N_FF] < 0.05  # the comparison covers the whole disease course
+
+
+def test_export_command_writes_a_file_or_refuses_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from alsim.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "wt.xml"
+    ok = runner.invoke(app, ["export", "sbml", "--genotype", "WT", "--sex", "female", "--out", str(out)])
+    assert ok.exit_code == 0, ok.output
+    model = libsbml.readSBMLFromString(out.read_text()).getModel()
+    assert model.getId() == "alsim_WT_B6SJL_female" and model.getParameter("mut_expr_mn").getValue() == 0.0
+    bad = runner.invoke(app, ["export", "sbml", "--genotype", "G93A"])
+    assert bad.exit_code == 2 and "--genotype: unknown value 'G93A'" in bad.output
+    assert runner.invoke(app, ["export", "cellml"]).exit_code == 2

@@ -1,4 +1,4 @@
-"""Readouts by the source labs' definitions (science/CALIBRATION.md).
+"""Readouts by the source labs' definitions (docs/science/calibration.md).
 
 Everything here reads simulated trajectories; nothing re-simulates.
 
@@ -101,7 +101,7 @@ def value_at_ages(t: np.ndarray, series: np.ndarray, ages: np.ndarray) -> np.nda
     return out
 
 
-# Ages at which the labs report counts (CALIBRATION.md T2).
+# Ages at which the labs report counts (docs/science/calibration.md T2).
 MN_LOSS_AGES = (60.0, 90.0, 100.0, 120.0)
 UMN_LOSS_AGE = 110.0
 

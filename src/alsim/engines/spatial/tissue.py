@@ -11,7 +11,7 @@ above the ventral edge of an 800 × 700 µm box, cut off dorsally by the box
 (where it continues into the intermediate grey, lamina VII); the rest of the
 box is white matter (ventral and lateral funiculi, ≥ 100 µm). Mouse ventral
 horn per side is ~0.4-0.6 mm across (area ~0.2-0.3 mm², shared/science/
-PARAMETERS.md §1, [M]). The motor pools of lamina IX are three ellipses at the
+docs/science/parameters.md §1, [M]). The motor pools of lamina IX are three ellipses at the
 grey-matter border: the medial motor column (axial muscles) ventromedially,
 and the lateral motor column ventrolaterally (proximal hindlimb) and
 dorsolaterally (distal hindlimb: TA, gastrocnemius, soleus), as in the
@@ -65,13 +65,13 @@ VENTRAL_HORN_DENSITIES: dict[str, Density] = {
     "alpha_mn_per_30um_section": Density(
         15.0, "α-MNs per ventral horn per 30 µm section", "estimated",
         "WT L4-L5 counts of large ChAT+ MNs are ~15-25 per ventral horn per 20-30 µm section in SOD1-G93A "
-        "histology (PARAMETERS.md §1, [M]); γ-MNs (36 % of ChAT+, Lalancette-Hébert et al. 2016) are not "
+        "histology (docs/science/parameters.md §1, [M]); γ-MNs (36 % of ChAT+, Lalancette-Hébert et al. 2016) are not "
         "placed, hence the low end. Counted as cell centres (no Abercrombie correction)"),
     "interneuron_per_mm3": Density(
         2.35e4, "cells/mm³ of grey matter", "derived",
         "Bjugn 1993 Brain Res 627:25: 0.9e6 lumbar grey-matter neurons, 8-9 % of them in the ventral horns "
         "-> 7.7e4 (both sides), over ~6 mm of lumbar cord (estimate) and ~0.25 mm² of ventral horn per side "
-        "(PARAMETERS.md §1, [M]): 2.55e4 neurons/mm³, less the α-MNs (~2e3/mm³)"),
+        "(docs/science/parameters.md §1, [M]): 2.55e4 neurons/mm³, less the α-MNs (~2e3/mm³)"),
     "astrocyte_per_mm3": Density(
         1.5e4, "cells/mm³ of grey matter", "estimated",
         "no spinal count retrieved (the atlas of Emsley & Macklis 2006 Neuron Glia Biol 2:175 was not read); "
