@@ -266,22 +266,25 @@ def drugs_cmd() -> None:
 
 @app.command("params")
 def params_cmd(
-    mechanism: Annotated[Optional[str], typer.Option(help="only parameters of this mechanism")] = None,
+    mechanism: Annotated[Optional[str], typer.Option(
+        help="only parameters of this mechanism, or read by this kernel (e.g. microglia, motor_neuron_stress)")] = None,
 ) -> None:
     """List the model parameters with unit, plausible range, domain (the values an override may
-    take), basis and source."""
-    from .biology.parameters import PARAMETERS
+    take), basis, the kernels that read each (from the model object) and source."""
+    from .biology.model import MODEL, kernel_names
 
-    known = sorted({p.mechanism for p in PARAMETERS})
+    users = MODEL.users()
+    known = sorted({p.mechanism for p in MODEL.parameters} | set(kernel_names()))
     if mechanism is not None and mechanism not in known:
-        _fail(f"--mechanism: unknown mechanism {mechanism!r} (known: {', '.join(known)})")
-    table = Table("name", "value", "unit", "range", "domain", "basis", "mechanism", "source")
-    for p in PARAMETERS:
-        if mechanism is None or p.mechanism == mechanism:
+        _fail(f"--mechanism: unknown mechanism or kernel {mechanism!r} (known: {', '.join(known)})")
+    table = Table("name", "value", "unit", "range", "domain", "basis", "mechanism", "read by", "source")
+    table.columns[0].no_wrap = True
+    for p in MODEL.parameters:
+        if mechanism is None or mechanism in (p.mechanism, *users[p.name]):
             domain = f"derived from {p.derived}" if p.derived else str(p.domain)
             table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", domain, p.basis,
-                          p.mechanism, p.source)
-    console.print(table)
+                          p.mechanism, ", ".join(users[p.name]) or "engine / runner", p.source)
+    Console(width=max(console.width, 200)).print(table)
 
 
 if __name__ == "__main__":  # python -m alsim.cli
