@@ -57,14 +57,18 @@ def replace_table(lines: list[str], after: str, rows: list[str]) -> None:
 
 
 def calibration_tables(lines: list[str], symbols: dict[str, str]) -> None:
-    """The fitting targets (claim rows read by scripts/calibrate.py) and the calibrated parameters of
-    section 21."""
-    import calibrate
+    """The fitting data (scored rows per study, from the claims table) and the calibrated parameters
+    of section 21."""
+    from alsim.experiments.calibration import studies, targets
 
-    rows = ["| target | band | scale | claim row or source |", "|---|---|---|---|"]
-    for key, low, high, scale, source in calibrate.targets():
-        rows.append(f"| `{key}` | {low:.4g} – {high:.4g} | {scale:g} | {source} |")
-    replace_table(lines, "   | target | band | scale |", ["   " + r for r in rows])
+    rows = ["| study | rows | published estimates | bands | direction only |", "|---|---|---|---|---|"]
+    tgts = targets()
+    for study in studies():
+        mine = [t for t in tgts if t.study == study]
+        rows.append(f"| `{study}` | {len(mine)} | {sum(t.estimate for t in mine)} "
+                    f"| {sum(not t.estimate and not t.direction_only for t in mine)} "
+                    f"| {sum(t.direction_only for t in mine)} |")
+    replace_table(lines, "   | study | rows |", ["   " + r for r in rows])
     cal = [p for p in PARAMETERS if p.basis == "calibrated"]
     replace_table(lines, "Calibrated parameters and their current values:",
                   ["| symbol | parameter | value | unit | basis |", "|---|---|---|---|---|"]
@@ -92,9 +96,6 @@ def species_rows() -> list[str]:
 
 
 def main() -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     lines = DOC.read_text().split("\n")
     start, end = table_span(lines, HEADER)
     symbols = dict(NEW_SYMBOLS)

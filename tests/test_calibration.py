@@ -4,7 +4,7 @@ import pytest
 
 from alsim.experiments.validation import validate
 
-ROWS = ["T1.1", "T1.2", "T1.3", "T1.4", "T1.5", "T1.6", "T1.7",
+ROWS = ["T1.1", "T1.2", "T1.3", "T1.4", "T1.5", "T1.6", "T1.7", "T1.8", "T1.9", "T1.10",
         "T2.1", "T2.2", "T2.3", "T2.4", "T2.5", "T2.6", "T2.7", "T2.8", "T2.9"]
 
 
@@ -21,12 +21,15 @@ def test_rows_cover_calibration_md(calibration_rows):
 # row -> overrides that switch off the mechanism the row depends on
 BREAKS = {
     "T1.1": {"misfold_nucleation": 0.0, "misfold_growth": 0.0},   # no mutant SOD1 misfolding: no disease
-    "T1.2": {"individual_cv_b6sjl": 0.0},                         # no between-animal variation
+    "T1.2": {"individual_cv_b6sjl": 0.0, "righting_threshold_cv": 0.0},  # no between-animal variation
     "T1.3": {"growth_rate": 0.0},                                 # no growth curve: no weight peak
     "T1.4": {"b6_misfold_factor": 1.0},                           # no background effect
     "T1.5": {"individual_cv_b6": 0.0},
-    "T1.6": {"female_misfold_factor_b6sjl": 1.0},                 # no sex effect on B6SJL
-    "T1.7": {"female_misfold_factor_b6": 0.9},                    # a spurious sex effect on C57BL/6
+    "T1.6": {"female_misfold_factor_b6sjl": 1.05},                # B6SJL females die first
+    "T1.7": {"paralysis_weight_loss": 0.0},                       # paralysis costs only muscle mass
+    "T1.8": {"muscle_atrophy_tau": 25.0},                         # muscle wastes too slowly to mark the late phase
+    "T1.9": {"righting_threshold_cv": 0.0},                       # every mouse needs the same innervation to right itself
+    "T1.10": {"female_misfold_factor_b6": 0.9},                   # a spurious sex effect on C57BL/6
     "T2.1": {"withdrawal_rate_max": 0.0},                         # no axon withdrawal
     "T2.2": {"astro_reactivity_rate": 0.0},                       # astrocytes cannot become reactive
     "T2.3": {"m1_activation_rate": 0.0, "m2_activation_rate": 0.0, "microglia_recruitment": 0.0},

@@ -44,7 +44,7 @@ def test_every_biological_parameter_is_read_by_a_kernel_or_the_engine():
         "b6_misfold_factor", "female_misfold_factor_b6sjl", "female_misfold_factor_b6", "individual_cv_b6sjl",
         "individual_cv_b6", "adult_weight_male_b6sjl", "adult_weight_female_b6sjl", "adult_weight_male_b6",
         "adult_weight_female_b6", "adult_weight_cv", "weighing_noise_g", "g37r_misfold_factor", "culture_well_cv",
-        "litter_cv",
+        "litter_cv", "righting_threshold_cv",
         # spatial-engine constants (diffusion; glutamate's uptake-limited lifetime), no mean-field kernel
         "glutamate_half_life", *(s.diffusion for s in SPECIES)}
     unread = {name for name, used in users.items() if not used}
@@ -71,6 +71,6 @@ def test_every_kernel_is_a_process_or_a_building_block():
                   "misfolding_rate", "mutant_burden", "growth_curve", "body_weight", "reinnervation_rate",
                   "glutamate_excess", "contact_density", "a1_share", "unit_stress", "microglia_room",
                   "microglia_turnover", "interneuron_hazard", "motor_neuron_misfolding", "astrocyte_misfolding",
-                  "microglia_misfolding"}
+                  "microglia_misfolding", "a1_inducers", "trophic_deprivation_hazard"}
     assert set(kernel_names()) == used | primitives
     assert all(hasattr(getattr(kernels, n), "py_func") for n in used)

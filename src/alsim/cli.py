@@ -155,7 +155,7 @@ def validate_cmd(
 ) -> None:
     """Run the calibration studies (T1-T4) and the claims table (C1-C8, genetics, Scott null), and print
     target, simulated, tolerance and pass/fail per row; exit 1 if any row fails."""
-    from .experiments.validation import validate
+    from .experiments.validation import validate, validation_summary
 
     if n <= 0:
         _fail(f"--n: must be positive, got {n}")
@@ -175,16 +175,17 @@ def validate_cmd(
         rows = validate(n_transgenic=n, overrides=overrides, only=only or None,
                         progress=lambda name: status.update(f"simulating {name}"))
     wide = Console(width=max(console.width, 150), highlight=False)
-    table = Table("row", "quantity", "target", "simulated", "tolerance", "result", "source")
+    table = Table("row", "quantity", "target", "simulated", "band", "result", "source")
     for r in rows:
         sim = f"{r.simulated:.3g}" if abs(r.simulated) < 1e4 else f"{r.simulated:.3e}"
-        tol = f"[{r.low:.3g}, {r.high:.3g}]"
+        tol = f"[{r.low:.3g}, {r.high:.3g}]" + (" direction" if r.direction_only else "")
         table.add_row(r.id, escape(r.quantity), r.target, sim, tol,
                       "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", r.source)
     wide.print(table)
     failed = [r.id for r in rows if not r.passed]
-    console.print(f"{len(rows) - len(failed)} passed, {len(failed)} failed", highlight=False)
+    console.print(validation_summary(rows), highlight=False)
     if failed:
+        console.print(f"failed: {', '.join(failed)}", highlight=False)
         raise typer.Exit(1)
 
 

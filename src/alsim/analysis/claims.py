@@ -7,10 +7,14 @@ scored here by one function. Reads results; never simulates.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
+
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Row:
     high: float
     source: str
     mechanism: str
+    direction_only: bool = False
 
     @property
     def passed(self) -> bool:
@@ -81,6 +86,90 @@ def _bounds(c) -> str:
     return f"> {c.low:g}" if np.isfinite(c.low) else f"< {c.high:g}"
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A published estimate in a criterion's units, with the errors its band allows.
+
+    se_published: the standard error of the published estimate; se_simulated: the expected
+    sampling error of the simulated estimate at the protocol's group sizes (from the published
+    spread of the animals); extra_sd: the between-study spread the project allows.
+    """
+
+    value: float
+    se_published: float
+    se_simulated: float
+    extra_sd: float
+
+    @property
+    def band(self) -> tuple[float, float]:
+        """value +/- 1.96 sqrt(se_published^2 + se_simulated^2 + extra_sd^2)."""
+        half = Z95 * math.sqrt(self.se_published ** 2 + self.se_simulated ** 2 + self.extra_sd ** 2)
+        return self.value - half, self.value + half
+
+
+def _arm_se(arm, spread: str, n: float) -> tuple[float, float]:
+    """(standard error of the published mean, expected standard error of a simulated mean of n)."""
+    sd = arm.spread if spread == "sd" else arm.spread * math.sqrt(arm.n)
+    return sd / math.sqrt(arm.n), sd / math.sqrt(n)
+
+
+def published_estimate(c, group_sizes: Mapping[str, int]) -> Estimate:
+    """The published estimate of criterion ``c`` (which has ``published`` numbers other than a
+    range) and its errors; ``group_sizes`` are the protocol's animals per group."""
+    pub = c.published
+    if pub.value is not None:
+        se = pub.se if pub.se is not None else (pub.ci95[1] - pub.ci95[0]) / (2 * Z95)
+        return Estimate(pub.value, se, 0.0, pub.extra_sd)
+    arms, m = pub.arms, c.measure
+    if m in ("value", "sd"):
+        a = arms["group"]
+        n_sim = group_sizes[c.group]
+        if m == "value":
+            return Estimate(a.mean, *_arm_se(a, pub.spread, n_sim), pub.extra_sd)
+        sd = a.spread if pub.spread == "sd" else a.spread * math.sqrt(a.n)
+        return Estimate(sd, sd / math.sqrt(2 * (a.n - 1)), sd / math.sqrt(2 * (n_sim - 1)), pub.extra_sd)
+    if m in ("change", "group_difference"):
+        keys, sizes = ("group", "vs"), (group_sizes[c.group], group_sizes[c.vs])
+    elif m == "sex_change":
+        keys, sizes = ("female", "male"), (group_sizes[c.group] / 2, group_sizes[c.group] / 2)
+    else:
+        raise ValueError(f"criterion {c.label!r}: measure {m!r} takes published value/se or range, not arms")
+    (a1, a0) = (arms[k] for k in keys)
+    (p1, s1), (p0, s0) = _arm_se(a1, pub.spread, sizes[0]), _arm_se(a0, pub.spread, sizes[1])
+    if m == "group_difference":
+        return Estimate(a1.mean - a0.mean, math.hypot(p1, p0), math.hypot(s1, s0), pub.extra_sd)
+    ratio = a1.mean / a0.mean  # delta method on the ratio of means
+    value = abs(ratio - 1.0) if c.absolute else ratio - 1.0
+    return Estimate(value, ratio * math.hypot(p1 / a1.mean, p0 / a0.mean),
+                    ratio * math.hypot(s1 / a1.mean, s0 / a0.mean), pub.extra_sd)
+
+
+def _round(x: float) -> float:
+    """Four significant digits (the precision the bands are written with)."""
+    return float(f"{x:.4g}")
+
+
+def published_band(c, group_sizes: Mapping[str, int]) -> tuple[float, float]:
+    """The band a criterion with published numbers must lie in: the published range, or the
+    estimate +/- 1.96 x its combined error (see :class:`Estimate`), at four significant digits."""
+    if c.published.range is not None:
+        low, high = c.published.range
+        return _round(low), _round(high)
+    low, high = published_estimate(c, group_sizes).band
+    return _round(low), _round(high)
+
+
+def published_target(c, group_sizes: Mapping[str, int]) -> str:
+    """The published number as the validate table shows it."""
+    pub = c.published
+    if pub.range is not None:
+        text = f"{pub.range[0]:g}-{pub.range[1]:g}"
+    else:
+        e = published_estimate(c, group_sizes)
+        text = f"{e.value:.3g} (SE {e.se_published:.2g})"
+    return f"{text} [{pub.confidence}]"
+
+
 def _what(c) -> str:
     """How the criterion reads the table, for the row's label."""
     of = {"value": f"mean of {c.readout}", "change": f"change of {c.readout} vs {c.vs}",
@@ -91,9 +180,29 @@ def _what(c) -> str:
     return f"|{of}|" if c.absolute else of
 
 
+def group_sizes(protocol) -> dict[str, int]:
+    """Animals (or wells) per group of a protocol."""
+    return {g.name: g.n for g in protocol.groups}
+
+
+def _target(c, sizes: Mapping[str, int]) -> str:
+    if c.target is not None:
+        return c.target
+    if c.published is not None:
+        return published_target(c, sizes)
+    return _bounds(c)
+
+
+def _source(c, claim) -> str:
+    if c.published is not None:
+        return f"{c.published.citation or c.citation or claim.citation}; {c.published.where}"
+    return c.citation or claim.citation
+
+
 def claim_rows(protocol, animals: pd.DataFrame) -> list[Row]:
     """One row per criterion of the protocol's claim."""
     claim = protocol.claim
-    return [Row(f"{claim.id}.{k}", f"{c.label} [{c.group}: {_what(c)}]", c.target or _bounds(c),
-                criterion_value(animals, c), c.low, c.high, c.citation or claim.citation, c.mechanism)
+    sizes = group_sizes(protocol)
+    return [Row(f"{claim.id}.{k}", f"{c.label} [{c.group}: {_what(c)}]", _target(c, sizes),
+                criterion_value(animals, c), c.low, c.high, _source(c, claim), c.mechanism, c.direction_only)
             for k, c in enumerate(claim.criteria, start=1)]

@@ -108,6 +108,7 @@ UMN_LOSS_AGE = 110.0
 # The columns animal_readouts returns, in its order (claim criteria are checked against them on load).
 READOUT_COLUMNS = (
     "onset_d", "early_disease_d", "end_stage_d", "early_phase_d", "late_phase_d", "peak_weight_g",
+    "early_disease_before_end_stage",
     *(f"alpha_mn_loss_{int(a)}d" for a in MN_LOSS_AGES), "alpha_mn_loss_end_stage",
     f"corticospinal_loss_{int(UMN_LOSS_AGE)}d",
     *(c for k in ("ff", "fr", "s") for c in (f"denervation_onset_{k}_d", f"innervated_{k}_end_stage")),
@@ -117,7 +118,8 @@ READOUT_COLUMNS = (
 )
 # The readout columns of a culture well (experiments.culture), relative to the matched control culture.
 WELL_READOUT_COLUMNS = ("mn_survival_vs_control", "interneuron_survival_vs_control", "mn_loss_vs_control",
-                        "interneuron_loss_vs_control", "apoptotic_fraction")
+                        "interneuron_loss_vs_control", "apoptotic_fraction", "mn_surviving", "control_mn_surviving",
+                        "control_apoptotic_fraction", "apoptotic_fraction_vs_control")
 
 
 def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
@@ -142,6 +144,9 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
         "end_stage_d": end_stage,
         "early_phase_d": early - onset,
         "late_phase_d": end_stage - early,
+        # of the animals that reached end stage, those that lost 10 % of peak weight first (1) or not (0)
+        "early_disease_before_end_stage": np.where(np.isfinite(end_stage),
+                                                   (np.isfinite(early) & (early <= end_stage)).astype(float), np.nan),
         "peak_weight_g": np.where(np.isfinite(peak), peak, np.nan),
     }
     alpha = obs[:, :, col["alpha_mn_surviving"]] / ref_obs[:, :, col["alpha_mn_surviving"]]

@@ -139,11 +139,13 @@ def basal_secretion(p):
     """Basal tissue secretion of TNF-alpha, IL-1beta, MCP-1, IL-10, IL-4 [pg/mL/min] and of
     reactive species [fold of wild type per day]: what healthy resident cells release.
 
-    TNF-alpha's share goes with its gene dose (a TNF-alpha knockout makes none:
-    Gowing et al. 2006 J Neurosci).
+    Each cytokine's share goes with its gene dose (a knockout makes none: TNF-alpha, Gowing
+    et al. 2006 J Neurosci; IL-1beta, Meissner et al. 2010 PNAS).
     """
-    return (p[Param.tnf_gene_dose] * p[Param.tnf_basal_production], p[Param.il1b_basal_production],
-            p[Param.mcp1_basal_production], p[Param.il10_basal_production], p[Param.il4_basal_production],
+    return (p[Param.tnf_gene_dose] * p[Param.tnf_basal_production],
+            p[Param.il1b_gene_dose] * p[Param.il1b_basal_production],
+            p[Param.ccl2_gene_dose] * p[Param.mcp1_basal_production],
+            p[Param.il10_gene_dose] * p[Param.il10_basal_production], p[Param.il4_basal_production],
             decay_rate(p[Param.ros_half_life]) * MIN_PER_DAY)
 
 
@@ -217,22 +219,25 @@ def proinflammatory_microglia_secretion(burden, il10_suppression_factor, p):
     [pg/mL/min per unit density]; NOX2-derived reactive species [fold of wild type per day]).
 
     Pro-inflammatory microglia release TNF-alpha, IL-1beta (Hensley et al. 2003
-    Neurobiol Dis) and MCP-1, less under IL-10 (Moore et al. 2001); their NOX2
-    makes reactive species, more when they carry mutant SOD1 (C3; Beers et al.
-    2006 PNAS; Harraz et al. 2008 J Clin Invest).
+    Neurobiol Dis 14:74) and MCP-1 (Sargsyan et al. 2009 Glia), transcribed through
+    NF-kB (Frakes et al. 2014 Neuron) and less under IL-10 (Moore et al. 2001); their
+    NOX2 makes reactive species, more when they carry mutant SOD1 (C3; Beers et al.
+    2006 PNAS; Harraz et al. 2008 J Clin Invest). Gene doses scale each product.
     """
-    tnf = p[Param.tnf_gene_dose] * p[Param.tnf_per_m1] * il10_suppression_factor
-    il1b = p[Param.il1b_per_m1] * il10_suppression_factor
+    nfkb = p[Param.nfkb_microglia_dose]
+    tnf = p[Param.tnf_gene_dose] * p[Param.tnf_per_m1] * il10_suppression_factor * nfkb
+    il1b = p[Param.il1b_gene_dose] * p[Param.il1b_per_m1] * il10_suppression_factor * nfkb
+    mcp1 = p[Param.ccl2_gene_dose] * p[Param.mcp1_per_m1] * nfkb
     ros = (p[Param.nox2_gene_dose] * p[Param.ros_per_m1] * (1.0 + p[Param.ros_mutant_microglia_gain] * burden)
            * decay_rate(p[Param.ros_half_life]) * MIN_PER_DAY)
-    return tnf, il1b, p[Param.mcp1_per_m1], ros
+    return tnf, il1b, mcp1, ros
 
 
 @njit(cache=True, inline="always")
 def protective_microglia_secretion(p):
     """Secretion of one protective (M2) microglial cell: (IL-10, IL-4) [pg/mL/min per unit
     density] (Liao et al. 2012 Exp Neurol: M2-like microglia early in G93A)."""
-    return p[Param.il10_per_m2], p[Param.il4_per_m2]
+    return p[Param.il10_gene_dose] * p[Param.il10_per_m2], p[Param.il4_per_m2]
 
 
 @njit(cache=True, inline="always")
@@ -254,18 +259,22 @@ def microglia_state_rates(burden, damage, esod, il4_excess, cytokine, il10_suppr
 
     Damage signals from injured motor neurons activate microglia, and mutant
     SOD1 primes them to respond more (two hits; Zhao et al. 2010 Glia); IL-10
-    at the cell damps the pro-inflammatory drive. Damage and IL-4 polarise to
-    the protective state. The protective-to-toxic switch needs both hits:
-    mutant SOD1 inside the cell (wild-type microglia stay protective: Beers et
-    al. 2006 PNAS; Boillee et al. 2006 Science) and damage or TNF-alpha/IL-1beta
-    (Liao et al. 2012 Exp Neurol: M2-like at onset, M1 at end stage). Both
+    at the cell damps the pro-inflammatory drive, which runs through NF-kB (microglial
+    IKKbeta deletion impairs pro-inflammatory activation: Frakes et al. 2014 Neuron).
+    Damage and IL-4 polarise to
+    the protective state. The protective-to-toxic switch is driven by damage or
+    TNF-alpha/IL-1beta (Liao et al. 2012 Exp Neurol: M2-like at onset, M1 at end
+    stage) and made faster by mutant SOD1 inside the cell (mutant microglia are more
+    neurotoxic: Xiao et al. 2007 J Neurochem; Boillee et al. 2006 Science); wild-type
+    microglia in a mutant cord switch too, more slowly (``m2_to_m1_wildtype_share``:
+    wild-type marrow only modestly prolongs survival, Beers et al. 2008 PNAS). Both
     activated states resolve when the stimulus fades (C3, C5, C7).
     """
     primed = damage * (1.0 + p[Param.microglia_mutant_activation_weight] * burden)
     activating = primed + p[Param.esod_activation_weight] * esod
-    to_m1 = p[Param.m1_activation_rate] * activating * il10_suppression_factor
+    to_m1 = p[Param.m1_activation_rate] * activating * il10_suppression_factor * p[Param.nfkb_microglia_dose]
     to_m2 = p[Param.m2_activation_rate] * (damage + il4_excess)
-    m2_to_m1 = p[Param.m2_to_m1_rate] * burden * (damage + cytokine)
+    m2_to_m1 = p[Param.m2_to_m1_rate] * (p[Param.m2_to_m1_wildtype_share] + burden) * (damage + cytokine)
     return to_m1, to_m2, m2_to_m1, p[Param.microglia_resolution], activating
 
 
@@ -305,19 +314,36 @@ def contact_density(m1, p):
 @njit(cache=True, inline="always")
 def astrocyte_reactivity_rate(reactive, burden, cytokine, m1_local, p):
     """d(reactive)/dt [1/day] of an astrocyte: driven by its own mutant SOD1 (Feeney et al.
-    2001 Muscle Nerve), TNF-alpha/IL-1beta and C1q from microglia (Liddelow et al. 2017
-    Nature), resolving when the drive fades (C3)."""
-    drive = (p[Param.astro_mutant_drive] * burden + p[Param.astro_cytokine_drive] * cytokine
-             + p[Param.astro_c1q_drive] * m1_local)
+    2001 Muscle Nerve), TNF-alpha/IL-1beta (through its NF-kB) and C1q from microglia
+    (Liddelow et al. 2017 Nature), resolving when the drive fades (C3)."""
+    drive = (p[Param.astro_mutant_drive] * burden
+             + p[Param.astro_cytokine_drive] * cytokine * p[Param.nfkb_astrocyte_dose]
+             + p[Param.astro_c1q_drive] * m1_local * p[Param.c1q_gene_dose])
     return p[Param.astro_reactivity_rate] * drive * (1.0 - reactive) - p[Param.astro_resolution] * reactive
+
+
+@njit(cache=True, inline="always")
+def a1_inducers(p):
+    """How fully the A1 inducers are present (1 in wild type, 0 without all three).
+
+    Pro-inflammatory microglia induce A1 astrocytes with IL-1alpha, TNF and C1q
+    (Liddelow et al. 2017 Nature). In SOD1 mice each is dispensable alone (TNF:
+    Gowing et al. 2006 J Neurosci; C1q: Lobsiger et al. 2013 PNAS) but losing all three
+    markedly slows disease (Guttenplan et al. 2020 Nat Commun), so they act redundantly
+    on a saturable switch: the mean of the three gene doses, saturated at
+    ``a1_inducer_redundancy`` and scaled to 1 in wild type.
+    """
+    k = p[Param.a1_inducer_redundancy]
+    mean = (p[Param.il1a_gene_dose] + p[Param.tnf_gene_dose] + p[Param.c1q_gene_dose]) / 3.0
+    return saturating(mean, k) / saturating(1.0, k)
 
 
 @njit(cache=True, inline="always")
 def a1_share(m1_contact, p):
     """Share of an astrocyte's output in the neurotoxic A1 state that pro-inflammatory
     microglia induce with IL-1alpha, TNF and C1q (Liddelow et al. 2017 Nature), from the
-    contact density of those microglia (``contact_density``)."""
-    return m1_contact / p[Param.microglia_contact_saturation]
+    contact density of those microglia (``contact_density``) and the inducers present."""
+    return m1_contact / p[Param.microglia_contact_saturation] * a1_inducers(p)
 
 
 @njit(cache=True, inline="always")
@@ -332,11 +358,14 @@ def astrocyte_secretion(reactive, burden, a1, il10_suppression_factor, p):
     Nat Neurosci; Di Giorgio et al. 2007 Nat Neurosci), more when reactive and
     most in the A1 state (Liddelow et al. 2017 Nature; Guttenplan et al. 2020
     Nat Commun), which ties the astrocytes' harm to the microglial phase after
-    onset (Yamanaka et al. 2008 Nat Neurosci).
+    onset (Yamanaka et al. 2008 Nat Neurosci). The cytokines are transcribed through
+    the astrocyte's NF-kB (Crosio et al. 2011 PLoS One); the factor is not (astrocytic
+    NF-kB inhibition does not rescue motor neurons: Frakes et al. 2014 Neuron).
     """
-    tnf = p[Param.tnf_gene_dose] * p[Param.tnf_per_astro] * reactive * il10_suppression_factor
-    il1b = p[Param.il1b_per_astro] * reactive * il10_suppression_factor
-    mcp1 = p[Param.mcp1_per_astro] * reactive
+    nfkb = p[Param.nfkb_astrocyte_dose]
+    tnf = p[Param.tnf_gene_dose] * p[Param.tnf_per_astro] * reactive * il10_suppression_factor * nfkb
+    il1b = p[Param.il1b_gene_dose] * p[Param.il1b_per_astro] * reactive * il10_suppression_factor * nfkb
+    mcp1 = p[Param.ccl2_gene_dose] * p[Param.mcp1_per_astro] * reactive * nfkb
     factor = (p[Param.toxic_factor_per_astro] * burden
               * (1.0 + p[Param.toxic_factor_reactive_gain] * reactive + p[Param.toxic_factor_microglial_gain] * a1)
               * decay_rate(p[Param.toxic_factor_tissue_half_life]) * H_PER_DAY)
@@ -406,6 +435,18 @@ def motor_neuron_hazards(stress, vulnerability_ratio, p):
     withdrawal = wd_max * hill(stress, p[Param.withdrawal_threshold_ff] * vulnerability_ratio, n)
     apoptosis = ap_max * hill(stress, p[Param.apoptosis_threshold_ff] * vulnerability_ratio, n)
     return withdrawal, apoptosis
+
+
+@njit(cache=True, inline="always")
+def trophic_deprivation_hazard(p):
+    """Death hazard [1/day] of a plated neuron without target support (culture only).
+
+    Neurons deprived of target-derived trophic factors die by the Bax-dependent
+    pathway (Deckwerth et al. 1996 Neuron 17:401), so control wells lose neurons too and
+    their apoptotic fraction is not zero.
+    """
+    bax = 1.0 - p[Param.apoptosis_bax_dependence] + p[Param.apoptosis_bax_dependence] * p[Param.bax_gene_dose]
+    return bax * p[Param.culture_basal_death_rate]
 
 
 @njit(cache=True, inline="always")

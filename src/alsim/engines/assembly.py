@@ -128,8 +128,9 @@ def compartment_signals(y, p, mg_density, ast_density, a1_baseline, from_medium,
     ``mg_density``/``ast_density`` scale the glial populations (1 in an
     animal; plating density, or 0 when absent, in a well); ``a1_baseline`` is
     the share of astrocytes already in the neurotoxic state (serum-grown
-    culture astrocytes); ``from_medium`` (0 or 1) takes the toxic factor from
-    the medium state instead of its tissue steady state.
+    culture astrocytes); ``from_medium`` (0 or 1: a well) takes the toxic factor from
+    the medium state instead of its tissue steady state, and adds the basal death of
+    plated neurons.
     """
     m1 = y[State.M1] * mg_density
     m2 = y[State.M2] * mg_density
@@ -169,6 +170,10 @@ def compartment_signals(y, p, mg_density, ast_density, a1_baseline, from_medium,
     wd_fr, ap_fr = k.motor_neuron_hazards(k.unit_stress(sel, infl, r_fr, p), r_fr, p)
     r_s = p[Param.vulnerability_ratio_s]
     wd_s, ap_s = k.motor_neuron_hazards(k.unit_stress(sel, infl, r_s, p), r_s, p)
+    basal = from_medium * k.trophic_deprivation_hazard(p)  # plated neurons lack target support
+    ap_ff += basal
+    ap_fr += basal
+    ap_s += basal
     sh_ff, sh_fr, sh_s = unit_shares(p)
     withdrawn = sh_ff * wd_ff * y[State.N_FF] + sh_fr * wd_fr * y[State.N_FR] + sh_s * wd_s * y[State.N_S]
     dying = death_flux(y, p, ap_ff, ap_fr, ap_s)
@@ -193,7 +198,7 @@ def compartment_signals(y, p, mg_density, ast_density, a1_baseline, from_medium,
     work[Signal.apoptosis_ff] = ap_ff
     work[Signal.apoptosis_fr] = ap_fr
     work[Signal.apoptosis_s] = ap_s
-    work[Signal.apoptosis_interneuron] = k.interneuron_hazard(tf, chi, ros, glu, il10_ex, p)
+    work[Signal.apoptosis_interneuron] = k.interneuron_hazard(tf, chi, ros, glu, il10_ex, p) + basal
     work[Signal.burden_mn] = b_mn
     work[Signal.burden_astrocyte] = b_ast
     work[Signal.burden_microglia] = b_mg

@@ -32,6 +32,11 @@ _SERIES = ("alpha_mn_surviving", "interneurons_surviving", "apoptotic_fraction",
            "tnf_pgml", "ros_fold")
 
 
+def _ratio(value: float, control: float) -> float:
+    """value / control, NaN without a control value (e.g. no apoptosis at all in Bax-/- control wells)."""
+    return float(value / control) if control > 0 else float("nan")
+
+
 def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genotype: str,
                 rng: np.random.Generator | None) -> np.ndarray:
     """Parameters of one well: the neurons' genotype, the feeder glia's transgene and knockouts."""
@@ -113,6 +118,11 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
                 "mn_survival_vs_control": mn[i, -1], "interneuron_survival_vs_control": inn[i, -1],
                 "mn_loss_vs_control": 1.0 - mn[i, -1], "interneuron_loss_vs_control": 1.0 - inn[i, -1],
                 "apoptotic_fraction": obs[i, -1, col["apoptotic_fraction"]],
+                "mn_surviving": obs[i, -1, col["alpha_mn_surviving"]],
+                "control_mn_surviving": ref[-1, col["alpha_mn_surviving"]],
+                "control_apoptotic_fraction": ref[-1, col["apoptotic_fraction"]],
+                "apoptotic_fraction_vs_control": _ratio(obs[i, -1, col["apoptotic_fraction"]],
+                                                        ref[-1, col["apoptotic_fraction"]]),
             })
             frame = pd.DataFrame({k: obs[i, :, j] for k, j in col.items()})
             frame.insert(0, "age_d", t)

@@ -11,7 +11,6 @@ naming the field and the offending value (shortened to a few dozen characters).
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from importlib import resources
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from .._text import did_you_mean, shown
 from ..analysis.readouts import READOUT_COLUMNS, WELL_READOUT_COLUMNS
 from ..biology.drugs import DRUGS, ROUTES, Drug, Schedule, generic_drug
-from ..biology.genotypes import CRE_DRIVERS, GENOTYPES, KNOCKOUTS, Modifications
+from ..biology.genotypes import CRE_DRIVERS, FLOXED_GENES, GENOTYPES, KNOCKOUTS, Modifications
 from ..biology.parameters import IDX, override_error, unknown_parameter
 from .yaml_input import InputError, parse_yaml, read_bytes
 from . import limits
@@ -82,10 +81,20 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class Cre(_Strict):
-    """A Cre driver lowering the floxed mutant SOD1 in one cell type."""
+    """A Cre driver deleting a floxed gene in one cell type: the mutant SOD1 transgene of a floxed
+    line (default) or IKBKB (NF-kB signalling)."""
 
     driver: Literal[tuple(CRE_DRIVERS)]  # type: ignore[valid-type]
     efficiency: Fraction | None = None  # default: the driver's sourced efficiency
+    gene: Literal[tuple(FLOXED_GENES)] = "SOD1"  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _gene_in_cell_type(self) -> "Cre":
+        cell = CRE_DRIVERS[self.driver].cell_type
+        if cell not in FLOXED_GENES[self.gene]:
+            raise ValueError(f"gene: {self.gene} has no role in {cell.replace('_', ' ')} in the model "
+                             f"({self.driver} acts there)")
+        return self
 
     @property
     def value(self) -> float:
@@ -94,9 +103,10 @@ class Cre(_Strict):
 
 
 class Chimera(_Strict):
-    """A fraction of one cell type carrying another genotype's transgene (Clement et al. 2003)."""
+    """A fraction of one cell type, or of every cell type (``all``: a whole-animal mosaic as in
+    Clement et al. 2003 Science 302:113), carrying another genotype's transgene."""
 
-    cell_type: Literal["motor_neurons", "astrocytes", "microglia"]
+    cell_type: Literal["motor_neurons", "astrocytes", "microglia", "all"]
     fraction: Fraction
     donor: str
 
@@ -210,8 +220,9 @@ class Group(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Group":
-        if self.cre and not GENOTYPES[self.genotype].floxed:
-            raise ValueError(f"cre: {self.cre[0].driver} needs a floxed transgene; "
+        sod1_cre = [c for c in self.cre if c.gene == "SOD1"]
+        if sod1_cre and not GENOTYPES[self.genotype].floxed:
+            raise ValueError(f"cre: {sod1_cre[0].driver} needs a floxed transgene; "
                              f"genotype {self.genotype!r} is not floxed (use LoxSOD1-G37R)")
         if self.context == "animal" and self.feeder is not None:
             raise ValueError("feeder: only culture contexts (coculture, conditioned_medium) take a feeder")
@@ -230,7 +241,7 @@ class Group(_Strict):
         """The group's genetic manipulations as the biology layer composes them."""
         ch = self.chimera
         return Modifications(
-            cre=tuple((c.driver, c.value) for c in self.cre),
+            cre=tuple((c.driver, c.value, c.gene) for c in self.cre),
             knockouts=tuple(self.knockouts),
             myeloid_donor=self.myeloid_donor,
             chimera=None if ch is None else (ch.cell_type, ch.fraction, ch.donor),
@@ -251,6 +262,51 @@ class Group(_Strict):
         return dict(v)
 
 
+class Arm(_Strict):
+    """One arm of a published comparison: its mean, the spread the paper gives and its n."""
+
+    mean: float
+    spread: Annotated[float, Field(ge=0.0)]
+    n: Annotated[int, Field(ge=1)]
+
+
+class Published(_Strict):
+    """The published number a criterion is scored against, as the paper reports it.
+
+    Give either ``arms`` (the paper's group means, spreads and n; keys ``group`` and ``vs``
+    for a comparison, ``group`` alone for one group, ``female`` and ``male`` for a sex
+    difference), or ``value`` with ``se`` (or ``ci95``) when the paper reports the estimate
+    itself, or ``range`` when it reports a window. ``spread`` says what the arms' +/- is.
+    ``extra_sd`` (in the measure's units) is the between-study spread the project allows on
+    top of sampling error, with ``extra_reason``. The band is derived from these by one rule
+    (``analysis.claims.published_band``) and written into the criterion's ``low``/``high`` by
+    ``scripts/claim_bands.py``; a test holds them equal.
+    """
+
+    arms: dict[str, Arm] | None = None
+    value: float | None = None
+    se: Annotated[float, Field(ge=0.0)] | None = None
+    ci95: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    spread: Literal["sd", "sem"] = "sem"
+    extra_sd: Annotated[float, Field(ge=0.0)] = 0.0
+    extra_reason: str = ""
+    where: str
+    confidence: Literal["read", "secondary", "unverified"]
+    citation: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Published":
+        given = [self.arms is not None, self.value is not None, self.range is not None]
+        if sum(given) != 1:
+            raise ValueError("published: give exactly one of arms, value (with se or ci95) or range")
+        if self.value is not None and (self.se is None) == (self.ci95 is None):
+            raise ValueError("published: a value needs its se or its ci95 (one of them)")
+        if self.extra_sd > 0 and not self.extra_reason:
+            raise ValueError("published: extra_sd needs extra_reason (why the project allows it)")
+        return self
+
+
 class Criterion(_Strict):
     """A pass criterion on a readout, which must lie in [low, high].
 
@@ -261,8 +317,12 @@ class Criterion(_Strict):
     (cohort standard deviation in ``group``), ``sex_change`` (mean in the group's females /
     mean in its males - 1), ``order`` (1 when the group means of ``readout`` and then each of
     ``then`` strictly increase, else 0). ``absolute`` scores the magnitude of the measure.
-    ``target`` is the published number as text (default: the band) and ``citation`` the row's
-    own source (default: the claim's).
+
+    Every criterion is either two-sided, its band derived from ``published`` numbers (or set
+    by the project where the row is a model property, with a finite ``low`` and ``high``), or
+    ``direction_only`` (the source states only a direction; one-sided). ``target`` is the
+    published number as text (default: from ``published``, else the band) and ``citation``
+    the row's own source (default: the claim's).
     """
 
     label: str
@@ -274,27 +334,13 @@ class Criterion(_Strict):
     minus: str | None = None
     then: list[str] = Field(default_factory=list)
     absolute: bool = False
+    published: Published | None = None
+    direction_only: bool = False
     low: Annotated[float, Field(allow_inf_nan=True)] = float("-inf")
     high: Annotated[float, Field(allow_inf_nan=True)] = float("inf")
     target: str | None = None
     citation: str | None = None
     mechanism: str = ""
-
-    @model_validator(mode="after")
-    def _needs(self) -> "Criterion":
-        if math.isnan(self.low) or math.isnan(self.high):
-            raise ValueError(f"criterion {shown(self.label)}: low and high must be numbers or +/-inf, not NaN")
-        if self.measure in ("change", "late_share", "group_difference") and self.vs is None:
-            raise ValueError(f"criterion {shown(self.label)}: measure {self.measure!r} needs 'vs' (a group)")
-        if self.measure == "difference" and self.minus is None:
-            raise ValueError(f"criterion {shown(self.label)}: measure 'difference' needs 'minus' (a readout)")
-        if (self.measure == "order") != bool(self.then):
-            raise ValueError(f"criterion {shown(self.label)}: 'then' (readouts that follow) goes with measure "
-                             f"'order' and only with it")
-        if self.low > self.high:
-            raise ValueError(f"criterion {shown(self.label)}: low {self.low} exceeds high {self.high}")
-        return self
-
 
 class Claim(_Strict):
     """The claim a built-in protocol tests, its source and its pass criteria."""

@@ -45,3 +45,12 @@ def validate(n_transgenic: int = 400, overrides: Mapping[str, float] | None = No
         protocol = scaled(load_protocol(name), n_transgenic if name in CALIBRATION_STUDIES else None, overrides)
         rows += claim_rows(protocol, run(protocol).animals)
     return rows
+
+
+def validation_summary(rows: list[Row]) -> str:
+    """One line counting the rows that passed: two-sided (sizes) and direction-only, separately."""
+    sized = [r for r in rows if not r.direction_only]
+    direction = [r for r in rows if r.direction_only]
+    ok = sum(r.passed for r in rows)
+    return (f"{ok} of {len(rows)} rows passed: magnitude {sum(r.passed for r in sized)}/{len(sized)}, "
+            f"direction only {sum(r.passed for r in direction)}/{len(direction)}")
