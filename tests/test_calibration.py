@@ -27,8 +27,8 @@ BREAKS = {
     "T1.5": {"individual_cv_b6": 0.0},
     "T1.6": {"female_misfold_factor_b6sjl": 1.05},                # B6SJL females die first
     "T1.7": {"paralysis_weight_loss": 0.0},                       # paralysis costs only muscle mass
-    "T1.8": {"muscle_atrophy_tau": 25.0},                         # muscle wastes too slowly to mark the late phase
-    "T1.9": {"righting_threshold_cv": 0.0},                       # every mouse needs the same innervation to right itself
+    "T1.8": {"muscle_atrophy_tau": 40.0},                         # muscle wastes too slowly: no late phase
+    "T1.9": {"righting_threshold_cv": 0.0},                       # one innervation threshold for every mouse
     "T1.10": {"female_misfold_factor_b6": 0.9},                   # a spurious sex effect on C57BL/6
     "T2.1": {"withdrawal_rate_max": 0.0},                         # no axon withdrawal
     "T2.2": {"astro_reactivity_rate": 0.0},                       # astrocytes cannot become reactive

@@ -166,7 +166,9 @@ def published_target(c, group_sizes: Mapping[str, int]) -> str:
         text = f"{pub.range[0]:g}-{pub.range[1]:g}"
     else:
         e = published_estimate(c, group_sizes)
-        text = f"{e.value:.3g} (SE {e.se_published:.2g})"
+        text = f"{e.value:.4g} (SE {e.se_published:.2g})" if e.se_published > 0 else f"{e.value:.4g}"
+        if e.extra_sd > 0:
+            text += f", between studies SD {e.extra_sd:.2g}"
     return f"{text} [{pub.confidence}]"
 
 

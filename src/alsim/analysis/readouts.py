@@ -107,8 +107,8 @@ UMN_LOSS_AGE = 110.0
 
 # The columns animal_readouts returns, in its order (claim criteria are checked against them on load).
 READOUT_COLUMNS = (
-    "onset_d", "early_disease_d", "end_stage_d", "early_phase_d", "late_phase_d", "peak_weight_g",
-    "early_disease_before_end_stage",
+    "onset_d", "early_disease_d", "end_stage_d", "early_phase_d", "late_phase_d",
+    "early_disease_before_end_stage", "peak_weight_g",
     *(f"alpha_mn_loss_{int(a)}d" for a in MN_LOSS_AGES), "alpha_mn_loss_end_stage",
     f"corticospinal_loss_{int(UMN_LOSS_AGE)}d",
     *(c for k in ("ff", "fr", "s") for c in (f"denervation_onset_{k}_d", f"innervated_{k}_end_stage")),
