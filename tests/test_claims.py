@@ -1,6 +1,7 @@
 """The claims table: every claim and genetics row passes with the defaults, and each fails
 when the mechanism it rests on is broken. Citations are in each protocol's claim block."""
 
+import numpy as np
 import pytest
 
 from alsim.experiments.validation import claim_protocols, validate
@@ -159,3 +160,16 @@ def test_published_band_is_estimate_plus_minus_z95_combined_error():
     low, high = published_band(c, {g.name: g.n for g in p.groups})
     assert low == pytest.approx(127.6 - 1.959964 * se, abs=0.05)
     assert high == pytest.approx(127.6 + 1.959964 * se, abs=0.05)
+
+
+def test_a_change_against_a_zero_reference_is_undefined_and_fails():
+    import pandas as pd
+
+    from alsim.analysis.claims import criterion_value
+    from alsim.experiments.protocol import Criterion
+
+    animals = pd.DataFrame({"group": ["a", "a", "b", "b"], "sex": ["male", "female"] * 2,
+                            "mn_loss": [0.2, 0.3, 0.0, 0.0]})
+    c = Criterion(label="x", readout="mn_loss", group="a", measure="change", vs="b", low=0.0, high=1.0,
+                  mechanism="apoptosis")
+    assert np.isnan(criterion_value(animals, c))

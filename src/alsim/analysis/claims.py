@@ -54,13 +54,18 @@ def _mean(animals: pd.DataFrame, group: str, readout: str, sex: str | None = Non
     return float(v.mean()) if v.size else float("nan")
 
 
+def _ratio_change(a: float, b: float) -> float:
+    """a / b - 1, undefined (NaN) when the reference ``b`` is zero."""
+    return a / b - 1.0 if b != 0 else float("nan")
+
+
 def criterion_value(animals: pd.DataFrame, c) -> float:
-    """The simulated quantity a criterion bounds."""
+    """The simulated quantity a criterion bounds (NaN when undefined, which fails the row)."""
     m = c.measure
     if m == "value":
         x = _mean(animals, c.group, c.readout)
     elif m == "change":
-        x = _mean(animals, c.group, c.readout) / _mean(animals, c.vs, c.readout) - 1.0
+        x = _ratio_change(_mean(animals, c.group, c.readout), _mean(animals, c.vs, c.readout))
     elif m == "group_difference":
         x = _mean(animals, c.group, c.readout) - _mean(animals, c.vs, c.readout)
     elif m == "difference":
@@ -69,7 +74,7 @@ def criterion_value(animals: pd.DataFrame, c) -> float:
         v = _values(animals, c.group, c.readout)
         x = float(v.std(ddof=1)) if v.size > 1 else float("nan")
     elif m == "sex_change":
-        x = _mean(animals, c.group, c.readout, "female") / _mean(animals, c.group, c.readout, "male") - 1.0
+        x = _ratio_change(_mean(animals, c.group, c.readout, "female"), _mean(animals, c.group, c.readout, "male"))
     elif m == "order":
         means = [_mean(animals, c.group, r) for r in (c.readout, *c.then)]
         x = float(all(a < b for a, b in zip(means, means[1:])))
