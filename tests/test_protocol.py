@@ -173,3 +173,11 @@ def test_validate_set_checks_the_domain(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and message in res.output and res.output.count("\n") == 1, res.output
+
+
+def test_validate_prints_evidence_tags_and_bands_verbatim(tmp_path, monkeypatch):
+    """Targets such as '... [read]' and bands such as '[-0.05, 0.05]' are text, not console markup."""
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["validate", "--only", "c3-inflammation"])
+    assert res.exit_code == 0, res.output
+    assert "[read]" in res.output and "[-0.05, 0.05]" in res.output

@@ -133,7 +133,7 @@ def list_cmd() -> None:
     table = Table("name", "groups", "animals", "description")
     for name in library_names():
         p = load_protocol(name)
-        table.add_row(name, str(len(p.groups)), str(p.n_animals), " ".join(p.description.split())[:90])
+        table.add_row(name, str(len(p.groups)), str(p.n_animals), escape(" ".join(p.description.split())[:90]))
     console.print(table)
 
 
@@ -179,8 +179,8 @@ def validate_cmd(
     for r in rows:
         sim = f"{r.simulated:.3g}" if abs(r.simulated) < 1e4 else f"{r.simulated:.3e}"
         tol = f"[{r.low:.3g}, {r.high:.3g}]" + (" direction" if r.direction_only else "")
-        table.add_row(r.id, escape(r.quantity), r.target, sim, tol,
-                      "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", r.source)
+        table.add_row(r.id, escape(r.quantity), escape(r.target), sim, escape(tol),
+                      "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", escape(r.source))
     wide.print(table)
     failed = [r.id for r in rows if not r.passed]
     console.print(validation_summary(rows), highlight=False)
@@ -283,8 +283,8 @@ def params_cmd(
     for p in MODEL.parameters:
         if mechanism is None or mechanism in (p.mechanism, *users[p.name]):
             domain = f"derived from {p.derived}" if p.derived else str(p.domain)
-            table.add_row(p.name, f"{p.value:g}", p.unit, f"{p.range[0]:g}-{p.range[1]:g}", domain, p.basis,
-                          p.mechanism, ", ".join(users[p.name]) or "engine / runner", p.source)
+            table.add_row(p.name, f"{p.value:g}", escape(p.unit), f"{p.range[0]:g}-{p.range[1]:g}", escape(domain),
+                          p.basis, p.mechanism, ", ".join(users[p.name]) or "engine / runner", escape(p.source))
     Console(width=max(console.width, 200)).print(table)
 
 
