@@ -115,3 +115,22 @@ def test_t_test_on_censored_survival_warns():
     res = design_study(proto, [10], studies=100, test="t")
     assert len(res.notes) == 1 and "censored" in res.notes[0] and "log-rank" in res.notes[0]
     assert design_study(proto, [10], studies=100).notes == ()
+
+
+def test_design_tables_and_figure_name_the_test(tmp_path, monkeypatch):
+    """power.csv and false_positives.csv record the test; power.png's axis names it."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from alsim.cli import app
+    from alsim.report.plots import plot_power
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["design", "design-minocycline", "--test", "t", "--studies", "50",
+                                   "--n", "10", "--out", "d"])
+    assert res.exit_code == 0, res.output
+    power = pd.read_csv(tmp_path / "d" / "power.csv")
+    assert set(power.test) == {"Welch t"} and set(pd.read_csv(tmp_path / "d" / "false_positives.csv").test) == {
+        "Welch t"}
+    fig = plot_power(power, float("nan"), "x", 0.05, power.test.iloc[0])
+    assert "Welch t" in fig.axes[0].get_ylabel() and "log-rank" not in fig.axes[0].get_ylabel()

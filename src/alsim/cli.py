@@ -233,7 +233,8 @@ def design_cmd(
         res.power.to_csv(tmp / "power.csv", index=False)
         res.false_positives.to_csv(tmp / "false_positives.csv", index=False)
         save_figure(plot_power(res.power, res.n_for_80,
-                               f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha),
+                               f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha,
+                               res.power.test.iloc[0]),
                     tmp / "power.png")
         write_manifest(tmp, design_manifest(proto, ns, studies, alpha, test, res.wall_time_s))
     table = Table("animals per arm", "power")

@@ -20,6 +20,9 @@ from ..analysis.survival import durations_events
 from .protocol import Protocol, protocol_from_dict
 from .runner import run
 
+# How each --test is written in tables and figures.
+TEST_NAMES = {"logrank": "log-rank", "t": "Welch t"}
+
 
 @dataclass(frozen=True)
 class DesignResult:
@@ -118,8 +121,10 @@ def design_study(protocol: Protocol, ns: list[int], studies: int = 2000, alpha: 
     rows.append({"design": f"litter CV {litter_cv:g}, litter-matched ({per_arm * 2 * (lit // 2)} per arm)",
                  "false_positive_rate": _fpr(tl, el, matched_a, matched_b, alpha, test)})
 
-    table = pd.DataFrame({"n_per_arm": ns, "power": power})
+    test_name = TEST_NAMES[test]
+    table = pd.DataFrame({"n_per_arm": ns, "power": power, "test": test_name, "alpha": alpha, "studies": studies})
     fp = pd.DataFrame(rows)
+    fp["test"] = test_name
     fp["alpha"] = alpha
     fp["studies"] = studies
     return DesignResult(table, n_for_power(np.array(ns), np.array(power)), fp, effect, control, treatment,

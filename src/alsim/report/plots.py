@@ -413,8 +413,9 @@ def plot_phases(result, ctx) -> Figure:
     return _finish(fig)
 
 
-def plot_power(power: pd.DataFrame, n80: float, title: str, alpha: float) -> Figure:
-    """Simulated power against animals per arm, with the 80 % line and the n that reaches it."""
+def plot_power(power: pd.DataFrame, n80: float, title: str, alpha: float, test: str = "log-rank") -> Figure:
+    """Simulated power against animals per arm, with the 80 % line and the n that reaches it
+    (``test``: the test's name as the axis shows it)."""
     fig, ax = plt.subplots(figsize=SIZE)
     ax.plot(power.n_per_arm, 100 * power.power, "o-", color="#2166ac")
     ax.axhline(80.0, color="0.4", ls="--", lw=0.8)
@@ -422,7 +423,7 @@ def plot_power(power: pd.DataFrame, n80: float, title: str, alpha: float) -> Fig
         ax.axvline(n80, color="#b2182b", ls=":", lw=1.0)
         ax.annotate(f"80 % power at n = {n80:.0f} per arm", (n80, 80), xytext=(6, -18),
                     textcoords="offset points", color="#b2182b", fontsize=9)
-    ax.set(xlabel="Animals per arm", ylabel=f"Power (%), log-rank, alpha = {alpha:g}", ylim=(0, 102),
+    ax.set(xlabel="Animals per arm", ylabel=f"Power (%), {test}, alpha = {alpha:g}", ylim=(0, 102),
            title=title)
     return _finish(fig)
 
