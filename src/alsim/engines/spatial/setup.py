@@ -81,9 +81,10 @@ def _genotypes(placement: Placement, mosaic: Mosaic, focus: Focus | None, rng: n
         g[focus.inside(placement.position_um)] = FOCUS
     if mosaic.chimera is not None:
         cell_type, fraction, _ = mosaic.chimera
-        of_type = np.ones_like(t, bool) if cell_type == "all" else t == _TYPE_OF[cell_type]
-        if cell_type == "all":
-            of_type &= t != INTERNEURON
+        if cell_type in ("all", "glia"):
+            of_type = (t == ASTROCYTE) | (t == MICROGLIA) | ((t == MOTOR_NEURON) & (cell_type == "all"))
+        else:
+            of_type = t == _TYPE_OF[cell_type]
         rows = np.flatnonzero(of_type)
         if mosaic.pattern == "halves":
             for ct in np.unique(t[rows]):  # per type, the fraction of lowest x

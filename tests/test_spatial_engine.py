@@ -1,0 +1,191 @@
+"""The spatial engine: one biology with the mean field, a focal onset that spreads, the chimera effect,
+checkpoint and resume, and results independent of the thread count (small tissues, ~20 s)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from alsim.biology import genotypes as gt
+from alsim.biology import parameters as prm
+from alsim.biology.model import REPORTER_NAMES
+from alsim.engines.meanfield import solve_cohort
+from alsim.engines.spatial.diffusion import FieldGrid
+from alsim.engines.spatial.setup import Focus, Mosaic, build_engine
+from alsim.engines.spatial.spectral import SpectralSolver
+from alsim.engines.spatial.step import FIELDS, MICROGLIA, MOTOR_NEURON
+from alsim.engines.spatial.tissue import uniform_block, ventral_horn_section
+
+FAST = {**{f"{s}_diffusion": 1e6 for s in FIELDS}, "microglia_reach": 1e4, "astrocyte_domain_radius": 1e4}
+MANY = {"alpha_mn_per_mm3": 2.0e4, "interneuron_per_mm3": 5e3}
+
+
+def animal(genotype="SOD1-G93A", **overrides):
+    return gt.animal_vector(prm.default_vector(), genotype, "B6SJL", "male", None, overrides)
+
+
+def run_to(engine, t_end, every=None):
+    """Step to t_end [day]; the reporters every ``every`` days (and at the start)."""
+    out = {0.0: engine.observe()} if every else {}
+    while engine.t < t_end - 1e-9:
+        engine.step()
+        if every and abs(engine.t / every - round(engine.t / every)) < 1e-9:
+            out[round(engine.t, 6)] = engine.observe()
+    return out
+
+
+def test_spectral_solver_is_the_discrete_steady_state_and_exact_in_time():
+    D, lam = [30.0, 500.0], [1e-3, 0.7]
+    for shape in [(1, 30, 40), (6, 10, 12)]:
+        grid = FieldGrid(shape, 10.0, ["a", "b"], D_um2_s=D, decay_per_s=lam)
+        s = np.random.default_rng(1).random(grid.fields_shape)
+        sp = SpectralSolver(shape, 10.0, D, lam)
+        ref = grid.steady_state(s)
+        assert np.abs(sp.steady(s) - ref).max() < 1e-12 * ref.max()
+        c = sp.advance(np.zeros(grid.fields_shape), s, 1e7)  # a long step lands on the steady state
+        assert np.abs(c - ref).max() < 1e-10 * ref.max()
+        half = sp.advance(sp.advance(np.zeros(grid.fields_shape), s, 5.0), s, 5.0)
+        assert np.abs(half - sp.advance(np.zeros(grid.fields_shape), s, 10.0)).max() < 1e-12 * half.max()
+        smooth = SpectralSolver(shape, 10.0, [900.0], [1.0]).steady(s[:1])
+        assert smooth.sum() == pytest.approx(s[:1].sum(), rel=1e-12)  # the contact spread keeps the total
+
+
+@pytest.fixture(scope="module")
+def uniform_runs():
+    """A uniform block of 2,400 motor neurons, 1,800 astrocytes and 960 microglia with fast diffusion,
+    stepped to 150 days, and the mean field of the same animal."""
+    p = animal(**FAST)
+    engine = build_engine(uniform_block((2000.0, 2000.0), dx_um=50.0), p, seed=3, densities=MANY)
+    spatial = run_to(engine, 150.0, every=10.0)
+    t = np.array(sorted(spatial))
+    mean_field = solve_cohort(p[None], t, stop_at_end_stage=False).observables[0]
+    return t, np.array([spatial[x] for x in t]), mean_field, engine
+
+
+def test_uniform_tissue_reproduces_the_mean_field(uniform_runs):
+    """Shares of motor neurons, endplates and astrocytes within 0.05, microglial densities within 0.07,
+    signals within 10 % (the toxic factor 25 %) and end stage within 3 days of the mean field.
+
+    Why: the spatial means are samples of 2,400 motor neurons and ~1,000-2,700 microglia (SD of a
+    share ≈ 0.01 for neurons, ≈ 0.03 for a microglial density near 2.5), whose events are drawn once
+    per 0.25-day step (first order in dt). The toxic factor carries the A1 gain (18x) of the first
+    few pro-inflammatory microglia, which appear one by one in the tissue and smoothly in the mean field.
+    """
+    t, s, m, _ = uniform_runs
+    col = {n: i for i, n in enumerate(REPORTER_NAMES)}
+    for names, tol in ((("alpha_mn_surviving", "motor_function", "innervated_ff", "innervated_s",
+                         "astrocyte_reactive_fraction", "misfolded_sod1_mn", "misfolded_sod1_astrocyte",
+                         "misfolded_sod1_microglia", "muscle_mass"), 0.05),
+                       (("microglia_surveillant", "microglia_proinflammatory", "microglia_protective"), 0.07)):
+        for name in names:
+            err = np.abs(s[:, col[name]] - m[:, col[name]]).max()
+            assert err < tol, (name, err)
+    for name, tol in (("tnf_pgml", 0.1), ("il1b_pgml", 0.1), ("mcp1_pgml", 0.1), ("il10_pgml", 0.1),
+                      ("ros_fold", 0.1), ("mn_stress", 0.1), ("body_weight_g", 0.1), ("microgliosis_index", 0.1),
+                      ("toxic_factor", 0.25)):
+        rel = np.abs(s[:, col[name]] / m[:, col[name]] - 1.0).max()
+        assert rel < tol, (name, rel)
+    assert s[0, col["tnf_pgml"]] == pytest.approx(m[0, col["tnf_pgml"]], rel=1e-9)  # quasi-steady, exact
+    p = animal(**FAST)
+    end_mf = solve_cohort(p[None], np.array([0.0, 300.0])).end_stage_age[0]
+    margin = s[:, col["motor_function"]] - p[prm.IDX["righting_threshold"]]
+    k = np.flatnonzero(margin < 0)[0]
+    end_spatial = t[k - 1] + (t[k] - t[k - 1]) * margin[k - 1] / (margin[k - 1] - margin[k])
+    assert abs(end_spatial - end_mf) < 3.0, (end_spatial, end_mf)
+
+
+def test_wild_type_tissue_stays_at_baseline():
+    engine = build_engine(ventral_horn_section(dx_um=20.0), animal("WT"), seed=1)
+    before = engine.observe()
+    run_to(engine, 20.0)
+    after = engine.observe()
+    col = {n: i for i, n in enumerate(REPORTER_NAMES)}
+    for name in ("alpha_mn_surviving", "motor_function", "microglia_surveillant", "microglia_proinflammatory",
+                 "tnf_pgml", "mn_stress"):
+        assert after[col[name]] == pytest.approx(before[col[name]], rel=1e-9), name
+    assert engine.cells.alive[: engine.cells.n].all()
+
+
+def activation_distance(engine, centre):
+    """Mean distance [µm] of the activated (M1 or M2) microglia from ``centre``, and how many there are."""
+    c = engine.cells
+    n = c.n
+    on = (c.ctype[:n] == MICROGLIA) & c.alive[:n] & (c.mg_state[:n] > 0)
+    return np.hypot(c.position_um[:n, 0] - centre[0], c.position_um[:n, 1] - centre[1])[on].mean(), on.sum()
+
+
+def test_focal_onset_spreads():
+    """A focus at one end of a 2.4 mm strip (2.5x mutant expression, microglia activated at the start):
+    activated microglia are first near it, then farther and farther away as the disease reaches the
+    rest of the strip (the mean field has no 'where')."""
+    focus = Focus((100.0, 200.0), 200.0, expression_factor=2.5, microglia_m1=True)
+    engine = build_engine(uniform_block((2400.0, 400.0), dx_um=20.0), animal(), seed=5, focus=focus,
+                          densities={"alpha_mn_per_mm3": 1.5e4})
+    distance, count = {}, {}
+    for t in (20.0, 60.0, 110.0):
+        run_to(engine, t)
+        distance[t], count[t] = activation_distance(engine, focus.centre_um)
+    assert distance[20.0] < 2 * focus.radius_um, distance
+    assert distance[20.0] < distance[60.0] < distance[110.0], distance
+    assert count[20.0] < count[110.0], count
+
+
+def test_chimera_wild_type_neighbours_spare_mutant_motor_neurons():
+    """Clement et al. 2003: all motor neurons mutant, half of the glia wild type, either gathered in
+    one half of the strip or scattered. Mutant motor neurons among wild-type glia feel less stress
+    and survive better than those among mutant glia; scattered glia give the mixture in between."""
+    p, wt = animal(), animal("WT")
+    tissue = uniform_block((2400.0, 400.0), dx_um=20.0)
+    result = {}
+    for pattern in ("halves", "random"):
+        engine = build_engine(tissue, p, seed=4, mosaic=Mosaic(chimera=("glia", 0.5, wt), pattern=pattern),
+                              densities={"alpha_mn_per_mm3": 1.5e4})
+        run_to(engine, 120.0)
+        c = engine.cells
+        n = c.n
+        mn = np.flatnonzero(c.ctype[:n] == MOTOR_NEURON)
+        stress = engine.stress[mn]
+        west = c.position_um[mn, 0] < 1200.0
+        for side, m in (("wild-type glia", west), ("mutant glia", ~west)):
+            live = c.alive[mn] & m
+            result[pattern, side] = (stress[live].mean(), c.alive[mn][m].mean())
+    wt_side, mut_side = result["halves", "wild-type glia"], result["halves", "mutant glia"]
+    mixed = np.mean([result["random", s][0] for s in ("wild-type glia", "mutant glia")])
+    assert wt_side[0] < mixed < mut_side[0], result
+    assert wt_side[1] > mut_side[1] + 0.05, result
+
+
+def test_checkpoint_and_resume_equal_a_run_straight_through(tmp_path):
+    focus = Focus((640.0, 365.0), 100.0, expression_factor=2.0, microglia_m1=True)
+    straight = build_engine(ventral_horn_section(dx_um=20.0), animal(), seed=7, focus=focus)
+    stopped = build_engine(ventral_horn_section(dx_um=20.0), animal(), seed=7, focus=focus)
+    run_to(straight, 100.0)
+    run_to(stopped, 60.0)
+    stopped.checkpoint(tmp_path / "ck.pkl")
+    resumed = type(stopped).resume(tmp_path / "ck.pkl")
+    run_to(resumed, 100.0)
+    a, b = straight.cells, resumed.cells
+    assert a.n == b.n
+    for x, y in zip(a.arrays(), b.arrays()):
+        assert np.array_equal(x[: a.n], y[: b.n])
+    assert np.array_equal(straight.fields, resumed.fields)
+    assert np.array_equal(straight.observe(), resumed.observe())
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only")
+    runs = []
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        try:
+            engine = build_engine(uniform_block((2000.0, 2000.0), dx_um=50.0), animal(), seed=9, densities=MANY)
+            run_to(engine, 100.0)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        runs.append(engine)
+    assert runs[0].cells.n == runs[1].cells.n
+    for x, y in zip(runs[0].cells.arrays(), runs[1].cells.arrays()):
+        assert np.array_equal(x, y)
+    assert np.array_equal(runs[0].fields, runs[1].fields)
