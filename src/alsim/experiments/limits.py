@@ -29,6 +29,7 @@ MAX_MEMORY_BYTES = 4 * 2**30    # estimated peak memory of the simulated time se
 MAX_DOSES = 100_000             # boluses over all treatments of all groups
 MAX_DOSE_EVALUATIONS = 10**9    # boluses x PK samples of the follow-up (~25 s of NumPy)
 MAX_MEDIUM_CHANGES = 10_000     # conditioned-medium refreshes over all culture groups
+MAX_SPATIAL_WORK = 2e11         # spatial runs: animals x voxels x cell steps (~1 h on 2 cores)
 
 
 def size_text(n_bytes: float) -> str:
@@ -110,4 +111,25 @@ def resource_problem(protocol) -> str | None:
         return (f"{field}: the run would hold about {size_text(memory)} in memory ({n:,} animals x "
                 f"{time_points(protocol)[1]:,} time points), over the limit of {size_text(MAX_MEMORY_BYTES)}; "
                 f"simulate fewer animals or save less often")
-    return _drug_problem(protocol) or _medium_problem(protocol)
+    return _drug_problem(protocol) or _medium_problem(protocol) or _spatial_problem(protocol)
+
+
+def spatial_voxels(tissue) -> int:
+    """Voxels of a spatial run's tissue (without building it): the ventral horn box is 800 x 700 µm."""
+    w, h = (800.0, 700.0) if tissue.geometry != "block" else tissue.size_um
+    layers = max(2, round(tissue.thickness_um / tissue.dx_um)) if tissue.geometry == "slab" else 1
+    return round(w / tissue.dx_um) * round(h / tissue.dx_um) * layers
+
+
+def _spatial_problem(protocol) -> str | None:
+    """A spatial run too large to finish in reasonable time."""
+    if protocol.engine != "spatial":
+        return None
+    from .protocol import TissueSpec
+
+    tissue = protocol.tissue or TissueSpec()
+    work = protocol.n_animals * spatial_voxels(tissue) * protocol.duration_days / tissue.dt_days
+    if work > MAX_SPATIAL_WORK:
+        return (f"tissue: {protocol.n_animals:,} animals x {spatial_voxels(tissue):,} voxels x "
+                f"{protocol.duration_days / tissue.dt_days:,.0f} steps = {work:.2e}, over the limit of "
+                f"{MAX_SPATIAL_WORK:.0e}; use fewer animals, a coarser dx_um or a longer dt_days")

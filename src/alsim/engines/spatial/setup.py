@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...biology.parameters import IDX, Param
-from .cells import ASTROCYTE, CELL_TYPES, INTERNEURON, MICROGLIA, MOTOR_NEURON, cell_keys
+from .cells import ASTROCYTE, CELL_TYPES, MICROGLIA, MOTOR_NEURON, cell_keys
 from .step import M0, M1, CellTable, SpatialEngine
 from .tissue import GREY, WELL, Placement, Tissue, populate
 
