@@ -173,19 +173,50 @@ def test_checkpoint_and_resume_equal_a_run_straight_through(tmp_path):
     assert np.array_equal(straight.observe(), resumed.observe())
 
 
-def test_results_do_not_depend_on_the_thread_count():
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     if numba.config.NUMBA_NUM_THREADS < 2:
         pytest.skip("one thread only")
+    from alsim.engines.spatial import step
+
+    monkeypatch.setattr(step, "PARALLEL_MIN_CELLS", 0)  # every cell loop in parallel, even for a small tissue
+    focus = Focus((640.0, 365.0), 150.0, expression_factor=2.5, microglia_m1=True)
     runs = []
     for threads in (1, 2):
         numba.set_num_threads(threads)
         try:
-            engine = build_engine(uniform_block((2000.0, 2000.0), dx_um=50.0), animal(), seed=9, densities=MANY)
-            run_to(engine, 100.0)
+            engine = build_engine(ventral_horn_section(dx_um=20.0), animal(), seed=9, focus=focus)
+            run_to(engine, 60.0)
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         runs.append(engine)
-    assert runs[0].cells.n == runs[1].cells.n
+    assert runs[0].cells.n == runs[1].cells.n and not runs[0].cells.connected[: runs[0].cells.n].all()
     for x, y in zip(runs[0].cells.arrays(), runs[1].cells.arrays()):
         assert np.array_equal(x, y)
     assert np.array_equal(runs[0].fields, runs[1].fields)
+
+
+def test_a_spatial_protocol_runs_with_the_mean_fields_readouts_and_writes_spatial(tmp_path):
+    import alsim
+    from alsim.experiments.protocol import ProtocolError, protocol_from_dict
+
+    doc = {"name": "tiny-spatial", "engine": "spatial", "duration_days": 30, "seed": 3, "readouts": [],
+           "tissue": {"dx_um": 20, "snapshot_every_days": 15,
+                      "focus": {"centre_um": [640, 365], "radius_um": 100, "microglia": "activated"}},
+           "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 1,
+                       "chimera": {"cell_type": "microglia", "fraction": 0.5, "donor": "WT"}}]}
+    result = alsim.run(doc)
+    assert len(result.animals) == 1 and "end_stage_d" in result.animals
+    assert result.timeseries["age_d"].max() == 30 and result.tissues[0].times.tolist() == [0.0, 15.0, 30.0]
+    cells = result.tissues[0].cells
+    mg = cells[(cells["type"] == "microglia") & (cells["age_d"] == 0)]
+    assert 0.3 < (mg["mutant_row"] != 0).mean() < 0.7  # the chimera, cell by cell
+    folder = result.save(tmp_path / "run")
+    spatial = folder / "spatial"
+    assert (spatial / "cells_animal0.parquet").is_file() and (spatial / "animal0-course.gif").is_file()
+    assert (spatial / "fields.zarr").is_dir() or (spatial / "fields_animal0.npz").is_file()
+    assert len(list(spatial.glob("animal0-day*.png"))) == 3
+    for bad, field in (({"engine": "meanfield"}, "tissue"),
+                       ({"groups": [{"name": "w", "genotype": "WT", "n": 1, "context": "coculture",
+                                     "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]}, "context")):
+        with pytest.raises(ProtocolError, match=field):
+            protocol_from_dict({**doc, **bad})

@@ -115,21 +115,22 @@ def resource_problem(protocol) -> str | None:
 
 
 def spatial_voxels(tissue) -> int:
-    """Voxels of a spatial run's tissue (without building it): the ventral horn box is 800 x 700 µm."""
-    w, h = (800.0, 700.0) if tissue.geometry != "block" else tissue.size_um
-    layers = max(2, round(tissue.thickness_um / tissue.dx_um)) if tissue.geometry == "slab" else 1
-    return round(w / tissue.dx_um) * round(h / tissue.dx_um) * layers
+    """Voxels of a spatial run's tissue (a protocol's ``tissue:``; None for the default section), without
+    building it: the ventral horn box is 800 x 700 µm."""
+    geometry = getattr(tissue, "geometry", "section")
+    dx = getattr(tissue, "dx_um", 10.0)
+    w, h = (800.0, 700.0) if geometry != "block" else tissue.size_um
+    layers = max(2, round(tissue.thickness_um / dx)) if geometry == "slab" else 1
+    return round(w / dx) * round(h / dx) * layers
 
 
 def _spatial_problem(protocol) -> str | None:
     """A spatial run too large to finish in reasonable time."""
     if protocol.engine != "spatial":
         return None
-    from .protocol import TissueSpec
-
-    tissue = protocol.tissue or TissueSpec()
-    work = protocol.n_animals * spatial_voxels(tissue) * protocol.duration_days / tissue.dt_days
+    voxels = spatial_voxels(protocol.tissue)
+    steps = protocol.duration_days / getattr(protocol.tissue, "dt_days", 0.25)
+    work = protocol.n_animals * voxels * steps
     if work > MAX_SPATIAL_WORK:
-        return (f"tissue: {protocol.n_animals:,} animals x {spatial_voxels(tissue):,} voxels x "
-                f"{protocol.duration_days / tissue.dt_days:,.0f} steps = {work:.2e}, over the limit of "
-                f"{MAX_SPATIAL_WORK:.0e}; use fewer animals, a coarser dx_um or a longer dt_days")
+        return (f"tissue: {protocol.n_animals:,} animals x {voxels:,} voxels x {steps:,.0f} steps = {work:.2e}, "
+                f"over the limit of {MAX_SPATIAL_WORK:.0e}; use fewer animals, a coarser dx_um or a longer dt_days")

@@ -104,6 +104,12 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
                           focus=focus)
     obs = np.full((grid.size, len(REPORTER_NAMES)), np.nan)
     snaps_t, snaps_f, snaps_c = [], [], []
+
+    def snapshot():
+        snaps_t.append(engine.t)
+        snaps_f.append(engine.fields.reshape((len(FIELDS),) + engine.tissue.shape).astype(np.float32))
+        snaps_c.append(_cell_table(engine, engine.t))
+
     next_snap = 0.0
     end_stage = np.nan
     j = 0
@@ -113,9 +119,7 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
             obs[j] = engine.observe()
             j += 1
         if engine.t >= next_snap - 1e-9:
-            snaps_t.append(engine.t)
-            snaps_f.append(engine.fields.reshape((len(FIELDS),) + engine.tissue.shape).astype(np.float32))
-            snaps_c.append(_cell_table(engine, engine.t))
+            snapshot()
             next_snap += spec.snapshot_every_days
         if j >= grid.size or engine.t >= protocol.duration_days - 1e-9:
             break
@@ -127,9 +131,7 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
                 if grid[j] < end_stage:
                     obs[j] = engine.observe()
                 j += 1
-            snaps_t.append(engine.t)
-            snaps_f.append(engine.fields.reshape((len(FIELDS),) + engine.tissue.shape).astype(np.float32))
-            snaps_c.append(_cell_table(engine, engine.t))
+            snapshot()
             break
     record = TissueRecord(animal, group.name, np.array(snaps_t), FIELDS, np.array(snaps_f),
                           pd.concat(snaps_c, ignore_index=True), engine.tissue.region.copy(), engine.tissue.dx_um,

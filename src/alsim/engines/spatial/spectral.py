@@ -58,7 +58,8 @@ class SpectralSolver:
         #: a_k [1/s] of every species and mode, shape (species, nz, ny, nx)
         self.rate = self.decay[:, None, None, None] + self.D[:, None, None, None] * lap[None]
         self._axes = tuple(1 + a for a, n in enumerate(self.shape) if n > 1)
-        self._step_cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._step_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._inverse_cache: dict[tuple | None, np.ndarray] = {}
 
     def _dct(self, a: np.ndarray) -> np.ndarray:
         if not self._axes:
@@ -73,6 +74,17 @@ class SpectralSolver:
     def _rates(self, species):
         return self.rate if species is None else self.rate[species]
 
+    def _inverse(self, species):
+        """1/a_k of the species (0 for a mode without decay), cached per subset."""
+        key = None if species is None else tuple(np.atleast_1d(species).tolist())
+        inv = self._inverse_cache.get(key)
+        if inv is None:
+            rate = self._rates(species)
+            with np.errstate(divide="ignore"):
+                inv = self._inverse_cache.setdefault(key, np.where(rate > 0, 1.0 / np.where(rate > 0, rate, 1.0),
+                                                                   0.0))
+        return inv
+
     def steady(self, source: np.ndarray, species=None) -> np.ndarray:
         """The quasi-steady fields A c = s of the sources ``source`` (species, nz, ny, nx) [conc./s].
 
@@ -80,23 +92,18 @@ class SpectralSolver:
         species with no decay has no steady state unless its source sums to zero; its mean is
         then left at zero.
         """
-        rate = self._rates(species)
-        s = self._dct(source)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.where(rate > 0, s / np.where(rate > 0, rate, 1.0), 0.0)
-        return self._idct(s)
+        return self._idct(self._dct(source) * self._inverse(species))
 
     def advance(self, fields: np.ndarray, source: np.ndarray, dt_s: float, species=None) -> np.ndarray:
         """The fields after ``dt_s`` seconds with constant sources, exact in time and space
         (``species`` as in :meth:`steady`)."""
-        c = self._step_cache.get(dt_s)
+        key = (dt_s, None if species is None else tuple(np.atleast_1d(species).tolist()))
+        c = self._step_cache.get(key)
         if c is None:
-            e = np.exp(-self.rate * dt_s)
+            rate = self._rates(species)
+            e = np.exp(-rate * dt_s)
             with np.errstate(divide="ignore", invalid="ignore"):
-                g = np.where(self.rate > 0, -np.expm1(-self.rate * dt_s) / np.where(self.rate > 0, self.rate, 1.0),
-                             dt_s)
-            c = self._step_cache.setdefault(dt_s, (e, g))
+                g = np.where(rate > 0, -np.expm1(-rate * dt_s) / np.where(rate > 0, rate, 1.0), dt_s)
+            c = self._step_cache.setdefault(key, (e, g))
         e, g = c
-        if species is not None:
-            e, g = e[species], g[species]
         return self._idct(self._dct(fields) * e + self._dct(source) * g)
