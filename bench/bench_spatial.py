@@ -174,6 +174,8 @@ def mesa_model(engine, mesa):
 def bench_mesa(quick: bool) -> None:
     mesa = mesa_module()
     for name, tissue in (("2-D ventral-horn section", ventral_horn_section(dx_um=10.0)),
+                         ("4 x 4 mm block, Mesa's reference size", uniform_block((4000.0, 4000.0), dx_um=20.0,
+                                                                                 thickness_um=5.7)),
                          ("uniform 3.2 x 3.2 mm block", uniform_block((3200.0, 3200.0), dx_um=80.0))):
         engine = build_engine(tissue, animal(), seed=1)
         for _ in range(200):  # into the disease (activated microglia, reactive astrocytes)

@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
+from ..._numba_cache import drop_stale
 from ...biology import kernels as k
 from ...biology.model import REPORTER_NAMES
 from ...biology.parameters import Param
@@ -61,6 +62,15 @@ from .spectral import SpectralSolver
 from .tissue import GREY, OUTSIDE, Tissue
 
 __all__ = ["FIELDS", "CellTable", "SpatialEngine", "M0", "M1", "M2"]
+
+
+def _probe():
+    """Locates this module's Numba cache (see ``alsim._numba_cache``)."""
+
+
+# the phases inline the kernels (and fold parameter indices in as constants) and the cells' random draws
+drop_stale(_probe, [Path(k.__file__).with_name(n) for n in ("kernels.py", "parameters.py", "parameters.yaml")]
+           + [Path(__file__).with_name("cells.py")])
 
 #: Soluble fields of the spatial engine: (name, half-life parameter, its unit [s] (0: the parameter is a
 #: rate per day), diffusion parameter, unit [s] of the kernels' secretion rate).
@@ -623,6 +633,7 @@ class SpatialEngine:
         basal[[TNF, IL1B, MCP1, IL10, IL4]] = np.array(b[:5]) / 60.0
         basal[ROS] = b[5] / DAY_S
         self.basal = basal[:, None] * self.tissue_mask[None, :]
+        self.basal_steady = self.solver.steady(self.basal.reshape((len(FIELDS),) + shape)).reshape(len(FIELDS), -1)
         # contact normalisation: the spread of the cells present at the start (density 1 everywhere)
         start = np.zeros((3, self.nvox))
         mg0 = self._initial_mask(MICROGLIA)
@@ -649,12 +660,21 @@ class SpatialEngine:
         c = self.cells
         counts = np.zeros((3, self.nvox))
         _contact_counts(c.n, c.ctype, c.voxel, c.alive, c.genotype, c.reactive, c.mg_state, self.P, counts)
-        self.contact = np.ascontiguousarray(self._smooth(counts) * self.norm)
+        active = [j for j in range(3) if counts[j].any()]  # e.g. no M1 cell yet: nothing to spread
+        spread = np.zeros_like(counts)
+        if active:
+            spread[active] = self.smoother.steady(counts[active].reshape((len(active),) + self.tissue.shape),
+                                                  active).reshape(len(active), -1)
+        self.contact = np.ascontiguousarray(spread * self.norm)
 
-    def _steady(self, which, source):
-        """Quasi-steady fields of the species ``which`` from ``source`` (all species' rows)."""
-        sub = source[which].reshape((len(which),) + self.tissue.shape)
-        self.fields[which] = self.solver.steady(sub, which).reshape(len(which), -1)
+    def _steady(self, which, cell_source):
+        """Quasi-steady fields of the species ``which``: the basal release's (computed once) plus the
+        cells' ``cell_source`` (all species' rows), transformed only for species some cell secretes."""
+        self.fields[which] = self.basal_steady[which]
+        active = [s for s in which if cell_source[s].any()]
+        if active:
+            sub = cell_source[active].reshape((len(active),) + self.tissue.shape)
+            self.fields[active] += self.solver.steady(sub, active).reshape(len(active), -1)
 
     @staticmethod
     def _threads(n):
@@ -671,7 +691,7 @@ class SpatialEngine:
     def _phases_fields(self):
         """Contact fields, then the protective and pro-inflammatory fields (phases 1-3)."""
         c = self.cells
-        src = self.basal.copy()
+        src = np.zeros_like(self.fields)
         rate = self._cell_rates(_protective, c.ctype, c.alive, c.genotype, c.mg_state, self.P)
         _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
         self._steady([IL10, IL4], src)
@@ -699,9 +719,10 @@ class SpatialEngine:
         _scatter(n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
         self._steady([DAMAGE], src)
         e = ESOD
-        self.fields[e] = self.solver.advance(self.fields[e].reshape((1,) + self.tissue.shape),
-                                             src[e].reshape((1,) + self.tissue.shape), dt * DAY_S,
-                                             [e]).reshape(-1)
+        if src[e].any() or self.fields[e].any():
+            self.fields[e] = self.solver.advance(self.fields[e].reshape((1,) + self.tissue.shape),
+                                                 src[e].reshape((1,) + self.tissue.shape), dt * DAY_S,
+                                                 [e]).reshape(-1)
         c.connected[:n] &= ~withdrew
         c.alive[:n] &= ~died
         self.deaths = int(np.count_nonzero(died & (c.ctype[:n] == MOTOR_NEURON)))
