@@ -220,3 +220,17 @@ def test_a_spatial_protocol_runs_with_the_mean_fields_readouts_and_writes_spatia
                                      "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]}, "context")):
         with pytest.raises(ProtocolError, match=field):
             protocol_from_dict({**doc, **bad})
+
+
+def test_cre_recombines_each_cell_of_its_type_with_its_efficiency():
+    """CD11b-Cre at 70 %: a mosaic of excised and mutant microglia; no other cell type touched."""
+    from alsim.engines.spatial.setup import NO_MUTANT
+
+    engine = build_engine(ventral_horn_section(), animal(), seed=2,
+                          mosaic=Mosaic(cre=((MICROGLIA, 0.7),)))
+    c = engine.cells
+    mg = c.ctype[: c.n] == MICROGLIA
+    excised = c.genotype[: c.n] == NO_MUTANT
+    assert abs(excised[mg].mean() - 0.7) < 4 * np.sqrt(0.21 / mg.sum()) and not excised[~mg].any()
+    assert engine.P[NO_MUTANT][prm.IDX["mut_expr_mg"]] == 0.0
+    assert list(engine.recruit_rows) == [NO_MUTANT, 0] and engine.recruit_cum[0] == 0.7  # marrow recruits too
