@@ -215,9 +215,12 @@ def test_a_spatial_protocol_runs_with_the_mean_fields_readouts_and_writes_spatia
     assert (spatial / "cells_animal0.parquet").is_file() and (spatial / "animal0-course.gif").is_file()
     assert (spatial / "fields.zarr").is_dir() or (spatial / "fields_animal0.npz").is_file()
     assert len(list(spatial.glob("animal0-day*.png"))) == 3
+    well = {"name": "w", "genotype": "WT", "n": 1, "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}
     for bad, field in (({"engine": "meanfield"}, "tissue"),
-                       ({"groups": [{"name": "w", "genotype": "WT", "n": 1, "context": "coculture",
-                                     "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]}, "context")):
+                       ({"groups": [{**well, "context": "coculture"}]}, "geometry"),
+                       ({"groups": [{**well, "context": "conditioned_medium"}], "tissue": {"geometry": "well"}},
+                        "conditioned medium runs in the mean field"),
+                       ({"tissue": {"geometry": "well"}}, "geometry")):
         with pytest.raises(ProtocolError, match=field):
             protocol_from_dict({**doc, **bad})
 
@@ -234,3 +237,27 @@ def test_cre_recombines_each_cell_of_its_type_with_its_efficiency():
     assert abs(excised[mg].mean() - 0.7) < 4 * np.sqrt(0.21 / mg.sum()) and not excised[~mg].any()
     assert engine.P[NO_MUTANT][prm.IDX["mut_expr_mg"]] == 0.0
     assert list(engine.recruit_rows) == [NO_MUTANT, 0] and engine.recruit_cum[0] == 0.7  # marrow recruits too
+
+
+def test_a_coculture_well_reproduces_the_mean_field_well():
+    """Wild-type neurons on G93A astrocytes (Nagai et al. 2007), a 3 x 3 mm patch of well floor with 2,700
+    motor neurons and fast diffusion: survival and the factor in the medium follow the mean field's well."""
+    from alsim.experiments.culture import simulate_wells, well_vector
+    from alsim.experiments.protocol import protocol_from_dict
+    from alsim.engines.spatial.tissue import culture_well
+
+    proto = protocol_from_dict({"name": "c", "duration_days": 14, "overrides": FAST, "groups": [
+        {"name": "g", "genotype": "WT", "n": 1, "context": "coculture",
+         "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}]})
+    group = proto.groups[0]
+    p = well_vector(prm.default_vector(), proto, group, "SOD1-G93A", None)
+    t = np.arange(0.0, 15.0, 1.0)
+    mean_field = simulate_wells(p[None], group, t)[0]
+    engine = build_engine(culture_well(3000.0, dx_um=50.0, shape="square"), p, seed=1, densities={"mn_per_mm2": 300})
+    assert engine.in_culture and not engine.cells.connected.any() and engine.initial_counts[MICROGLIA] == 0
+    spatial = run_to(engine, 14.0, every=1.0)
+    col = {n: i for i, n in enumerate(REPORTER_NAMES)}
+    s = np.array([spatial[x] for x in t])
+    assert np.abs(s[:, col["alpha_mn_surviving"]] - mean_field[:, col["alpha_mn_surviving"]]).max() < 0.05
+    assert np.allclose(s[1:, col["toxic_factor_medium"]], mean_field[1:, col["toxic_factor_medium"]], rtol=0.02)
+    assert s[-1, col["interneurons_surviving"]] == 1.0

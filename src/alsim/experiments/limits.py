@@ -119,7 +119,9 @@ def spatial_voxels(tissue) -> int:
     building it: the ventral horn box is 800 x 700 µm."""
     geometry = getattr(tissue, "geometry", "section")
     dx = getattr(tissue, "dx_um", 10.0)
-    w, h = (800.0, 700.0) if geometry != "block" else tissue.size_um
+    w, h = (800.0, 700.0) if geometry in ("section", "slab") else tissue.size_um
+    if geometry == "well":
+        h = w
     layers = max(2, round(tissue.thickness_um / dx)) if geometry == "slab" else 1
     return round(w / dx) * round(h / dx) * layers
 

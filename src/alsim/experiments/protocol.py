@@ -337,11 +337,12 @@ class FocusSpec(_Strict):
 
 class TissueSpec(_Strict):
     """The tissue of a spatial run (``engine: spatial``): a 2-D ventral-horn ``section``, a 3-D ``slab``
-    of it, or a uniform grey-matter ``block`` of ``size_um``; voxels of ``dx_um``; cells stepped every
+    of it, a uniform grey-matter ``block`` of ``size_um``, or a square patch of a culture ``well``'s
+    floor of ``size_um`` (co-cultures); voxels of ``dx_um``; cells stepped every
     ``dt_days``; fields, cells and pictures kept every ``snapshot_every_days``; a chimera's donor
     cells ``random``ly scattered or gathered in the medial ``halves``; an optional ``focus``."""
 
-    geometry: Literal["section", "slab", "block"] = "section"
+    geometry: Literal["section", "slab", "block", "well"] = "section"
     dx_um: Annotated[float, Field(ge=5.0, le=100.0)] = 10.0
     thickness_um: Annotated[float, Field(gt=0.0, le=2000.0)] = 30.0
     size_um: Annotated[list[Annotated[float, Field(gt=0.0, le=1e4)]], Field(min_length=2, max_length=2)] = \
@@ -353,7 +354,7 @@ class TissueSpec(_Strict):
 
     @model_validator(mode="after")
     def _resolves(self) -> "TissueSpec":
-        if self.geometry != "block" and self.dx_um > 20.0:
+        if self.geometry in ("section", "slab") and self.dx_um > 20.0:
             raise ValueError(f"dx_um: {self.dx_um} is too coarse for the motor pools of a ventral horn (<= 20)")
         if self.geometry == "slab" and self.thickness_um < 2 * self.dx_um:
             raise ValueError(f"thickness_um: a slab needs at least two voxel layers (>= {2 * self.dx_um:g})")
@@ -434,11 +435,16 @@ class Protocol(_Strict):
 
     def _check_spatial(self) -> None:
         """What the spatial engine does not run yet is refused on load."""
+        geometry = (self.tissue or TissueSpec()).geometry
         for g in self.groups:
             where = f"groups.{g.name}"
-            if g.in_culture:
-                raise ValueError(f"{where}.context: the spatial engine runs animals; culture wells run in the "
-                                 f"mean field (engine: meanfield)")
+            if g.context == "conditioned_medium":
+                raise ValueError(f"{where}.context: conditioned medium runs in the mean field (engine: meanfield); "
+                                 f"the spatial engine runs animals and co-cultures")
+            if g.in_culture != (geometry == "well"):
+                kind = "culture wells" if g.in_culture else "animals"
+                raise ValueError(f"tissue.geometry: {geometry!r} does not hold {kind} (group {g.name!r}); "
+                                 f"co-cultures need geometry 'well', animals a section, slab or block")
             if g.treatments or g.microglia_ablation is not None:
                 raise ValueError(f"{where}: drugs and microglia ablation are applied by the mean field only "
                                  f"(engine: meanfield)")

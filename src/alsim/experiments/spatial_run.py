@@ -25,7 +25,7 @@ from ..biology.model import REPORTER_NAMES
 from ..engines.spatial.cells import CELL_TYPES, MOTOR_NEURON
 from ..engines.spatial.setup import EXPRESSION_OF, Focus, Mosaic, build_engine
 from ..engines.spatial.step import FIELDS
-from ..engines.spatial.tissue import Tissue, uniform_block, ventral_horn_section, ventral_horn_slab
+from ..engines.spatial.tissue import Tissue, culture_well, uniform_block, ventral_horn_section, ventral_horn_slab
 from .protocol import Group, Protocol, TissueSpec
 
 _CELL_TYPE_OF = {param: ctype for ctype, param in EXPRESSION_OF.items()}
@@ -57,6 +57,8 @@ def make_tissue(spec: TissueSpec) -> Tissue:
         return ventral_horn_section(spec.dx_um, spec.thickness_um)
     if spec.geometry == "slab":
         return ventral_horn_slab(spec.dx_um, spec.thickness_um)
+    if spec.geometry == "well":
+        return culture_well(spec.size_um[0], spec.dx_um, shape="square", thickness_um=spec.thickness_um)
     return uniform_block(tuple(spec.size_um), spec.dx_um, spec.thickness_um)
 
 
@@ -92,8 +94,8 @@ def _cell_table(engine, t: float) -> pd.DataFrame:
 
 def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int,
                     grid: np.ndarray) -> tuple[np.ndarray, float, TissueRecord]:
-    """Reporters of one animal on ``grid`` (NaN after end stage), its end-stage age (NaN if not reached)
-    and its tissue snapshots."""
+    """Reporters of one animal (or culture well) on ``grid`` (NaN after end stage), its end-stage age
+    (NaN if not reached; wells have none) and its tissue snapshots."""
     spec = protocol.tissue or TissueSpec()
     focus = None
     if spec.focus is not None:
@@ -124,6 +126,8 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
         if j >= grid.size or engine.t >= protocol.duration_days - 1e-9:
             break
         engine.step()
+        if engine.in_culture:
+            continue
         previous, margin = margin, engine.end_stage_margin()
         if margin < 0:  # loss of righting reflex between the last two steps
             end_stage = engine.t - spec.dt_days * margin / (margin - previous)
@@ -154,3 +158,15 @@ def simulate_tissues(protocol: Protocol, design: pd.DataFrame, P: np.ndarray, gr
         if progress is not None:
             progress(i + 1, n)
     return obs, end_stage, records
+
+
+def simulate_wells_spatially(protocol: Protocol, group: Group, P: np.ndarray, t: np.ndarray,
+                             first: int) -> tuple[np.ndarray, list[TissueRecord]]:
+    """Observables (wells, times, reporters) of a co-culture group's wells (rows of ``P``, numbered from
+    ``first``), each a tissue of cells, and their snapshots."""
+    obs = np.empty((len(P), t.size, len(REPORTER_NAMES)))
+    records = []
+    for i, p in enumerate(P):
+        obs[i], _, rec = simulate_animal(protocol, group, p, first + i, t)
+        records.append(rec)
+    return obs, records

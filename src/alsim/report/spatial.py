@@ -20,7 +20,7 @@ STYLES = {
     "microglia protective (M2)": ("#1f77b4", "o", 22),
     "astrocyte (reactivity)": ("#8e44ad", "*", 20),
     "motor neuron, connected": ("#2ca02c", "^", 80),
-    "motor neuron, axon withdrawn": ("#ff7f0e", "^", 80),
+    "motor neuron, no axon on muscle": ("#ff7f0e", "^", 80),
     "motor neuron, dead": ("black", "x", 60),
 }
 
@@ -37,7 +37,7 @@ def _classes(cells):
         "microglia protective (M2)": (t == "microglia") & alive & (state == 2),
         "astrocyte (reactivity)": (t == "astrocyte") & alive,
         "motor neuron, connected": mn & alive & cells["axon_connected"].to_numpy(),
-        "motor neuron, axon withdrawn": mn & alive & ~cells["axon_connected"].to_numpy(),
+        "motor neuron, no axon on muscle": mn & alive & ~cells["axon_connected"].to_numpy(),
         "motor neuron, dead": mn & ~alive,
     }
 
@@ -65,9 +65,11 @@ def draw_snapshot(ax, record, k: int, field: str = "tnf", vmax: float | None = N
         ax.plot(record.focus[0], record.focus[1], "+", color="cyan", ms=12, mew=2)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    ax.set_xlabel("mediolateral (µm)")
-    ax.set_ylabel("ventral → dorsal (µm)")
-    ax.set_title(f"{record.group}, animal {record.animal}: day {record.times[k]:.0f}")
+    well = bool((record.region == 3).any())  # tissue.WELL: a patch of culture-well floor
+    ax.set_xlabel("x (µm)" if well else "mediolateral (µm)")
+    ax.set_ylabel("y (µm)" if well else "ventral → dorsal (µm)")
+    what, unit = ("well", "day in vitro") if well else ("animal", "day")
+    ax.set_title(f"{record.group}, {what} {record.animal}: {unit} {record.times[k]:.0f}")
     return im
 
 

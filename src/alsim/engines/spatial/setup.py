@@ -102,11 +102,26 @@ def _genotypes(placement: Placement, mosaic: Mosaic, focus: Focus | None, rng: n
 def build_engine(tissue: Tissue, p: np.ndarray, seed: int, *, dt_days: float = 0.25, mosaic: Mosaic = Mosaic(),
                  focus: Focus | None = None, densities: dict[str, float] | None = None) -> SpatialEngine:
     """A spatial engine for one animal with parameter vector ``p`` (``genotypes.animal_vector``; Cre and
-    chimeras are given cell by cell in ``mosaic``, not averaged into ``p``).
+    chimeras are given cell by cell in ``mosaic``, not averaged into ``p``), or for one culture well
+    when ``tissue`` is a well (``tissue.culture_well``; ``p`` from ``culture.well_vector``).
 
     ``seed`` makes the tissue reproducible: placement, cell keys and transgenes are drawn from
     independent streams spawned from it. ``densities`` override the tissue's placement densities.
+
+    A well is the mean field's well compartment cell by cell: glia only if present
+    (``astrocytes_present``, ``microglia_present``), standing for ``culture_glia_density`` times
+    the ventral horn's; ``culture_astrocyte_neurotoxic_fraction`` of the astrocytes' output
+    neurotoxic from the start; neurons without muscle targets; no recruitment; the astrocyte
+    factor in the well-mixed medium.
     """
+    culture = not tissue.pool_names
+    glia = np.ones(len(CELL_TYPES))
+    if culture:
+        d = p[Param.culture_glia_density]
+        glia[ASTROCYTE] = d * p[Param.astrocytes_present]
+        glia[MICROGLIA] = d * p[Param.microglia_present]
+        densities = {**({"astrocyte_per_mm2": 0.0} if glia[ASTROCYTE] == 0 else {}),
+                     **({"microglia_per_mm2": 0.0} if glia[MICROGLIA] == 0 else {}), **(densities or {})}
     ss = np.random.SeedSequence(seed)
     s_place, s_keys, s_geno = ss.spawn(3)
     shares = (p[Param.share_ff], p[Param.share_fr], 1.0 - p[Param.share_ff] - p[Param.share_fr])
@@ -123,7 +138,7 @@ def build_engine(tissue: Tissue, p: np.ndarray, seed: int, *, dt_days: float = 0
     cells.alive[:n] = True
     cells.genotype[:n] = _genotypes(placement, mosaic, focus, rng)
     cells.key[:n] = cell_keys(s_keys, n)
-    cells.connected[:n] = placement.cell_type == MOTOR_NEURON
+    cells.connected[:n] = (placement.cell_type == MOTOR_NEURON) & (not culture)  # plated MNs have no muscle
     cells.unit[:n] = placement.unit_type
     cells.pool[:n] = placement.pool
     mg = placement.cell_type == MICROGLIA
@@ -136,6 +151,7 @@ def build_engine(tissue: Tissue, p: np.ndarray, seed: int, *, dt_days: float = 0
     volume = tissue.volume_mm3((tissue.region == GREY) | (tissue.region == WELL)) * 1e9
     counts = np.array([np.count_nonzero(placement.cell_type == c) for c in range(len(CELL_TYPES))])
     rho = np.array([np.count_nonzero(home & (placement.cell_type == c)) / volume for c in range(len(CELL_TYPES))])
+    rho = np.where(glia > 0, rho / np.where(glia > 0, glia, 1.0), rho)  # a cell stands for its density
     mn = placement.cell_type == MOTOR_NEURON
     units = np.array([np.count_nonzero(mn & (placement.unit_type == u)) for u in range(3)])
     pools = np.array([np.count_nonzero(mn & (placement.pool == q)) for q in range(max(len(tissue.pool_names), 1))],
@@ -145,4 +161,6 @@ def build_engine(tissue: Tissue, p: np.ndarray, seed: int, *, dt_days: float = 0
         if ctype == MICROGLIA:  # marrow-derived recruits carry the myeloid Cre too
             rows, cum = np.array([NO_MUTANT, HOST], np.int8), np.array([efficiency, 1.0])
     return SpatialEngine(tissue, cells, P, float(dt_days), int(seed), rho, counts, units, pools,
-                         placement.cell_type.copy(), placement.voxel.copy(), rows, cum)
+                         placement.cell_type.copy(), placement.voxel.copy(), culture,
+                         float(p[Param.culture_astrocyte_neurotoxic_fraction]) if culture else 0.0, glia,
+                         recruit_rows=rows, recruit_cum=cum)

@@ -59,7 +59,7 @@ from .. import assembly as asm
 from .cells import ASTROCYTE, INTERNEURON, MICROGLIA, MOTOR_NEURON, _mix64, _u01
 from .diffusion import threads_for
 from .spectral import SpectralSolver
-from .tissue import GREY, OUTSIDE, Tissue
+from .tissue import GREY, OUTSIDE, WELL, Tissue
 
 __all__ = ["FIELDS", "CellTable", "SpatialEngine", "M0", "M1", "M2"]
 
@@ -208,12 +208,14 @@ def _protective(n, ctype, alive, genotype, mg_state, P, rate):
 
 
 @njit(cache=True, parallel=True)
-def _proinflammatory(n, ctype, voxel, alive, genotype, load, reactive, mg_state, P, fields, contact, rate):
+def _proinflammatory(n, ctype, voxel, alive, genotype, load, reactive, mg_state, P, fields, contact, a1_baseline,
+                     rate):
     """TNF-α, IL-1β, MCP-1, reactive species (M1 microglia) and the toxic factor (astrocytes) of each cell.
 
     A cell reads IL-10 at its voxel (suppression); the M1 density around it sets the
     contact saturation of its reactive species (``contact_density``: a neuron is reached by
-    a limited number of microglia) and, for an astrocyte, its A1 share.
+    a limited number of microglia) and, for an astrocyte, its A1 share (above ``a1_baseline``,
+    the share already neurotoxic: serum-grown culture astrocytes).
     """
     p0 = P[0]
     il10_wt = k.reference_levels(p0)[2]
@@ -237,7 +239,7 @@ def _proinflammatory(n, ctype, voxel, alive, genotype, load, reactive, mg_state,
             rate[i, ROS] = ros * k.contact_density(m1, p) / m1
         elif c == ASTROCYTE:
             burden = k.mutant_burden(load[i], p[Param.mut_expr_ast], soluble)
-            a1 = k.a1_share(k.contact_density(contact[_C_M1, v], p), p)
+            a1 = a1_baseline + (1.0 - a1_baseline) * k.a1_share(k.contact_density(contact[_C_M1, v], p), p)
             tnf, il1b, mcp1, tf = k.astrocyte_secretion(reactive[i], burden, a1, supp, p)
             rate[i, TNF] = tnf
             rate[i, IL1B] = il1b
@@ -581,6 +583,10 @@ class SpatialEngine:
     pool_counts: np.ndarray          # motor neurons per pool at the start
     start_types: np.ndarray          # cell type of every cell placed at the start
     start_voxels: np.ndarray         # and its voxel
+    in_culture: bool = False         # a culture well: no recruitment, no muscle, the factor in the medium
+    a1_baseline: float = 0.0         # share of astrocytes neurotoxic from the start (culture)
+    glia_density: np.ndarray = field(default_factory=lambda: np.ones(4))  # density of each type (culture)
+    tf_medium: float = 0.0           # astrocyte factor in a well's medium [a.u.]
     recruit_rows: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int8))
     recruit_cum: np.ndarray = field(default_factory=lambda: np.ones(1))
     t: float = 0.0
@@ -622,6 +628,7 @@ class SpatialEngine:
         self.tissue_mask = region != OUTSIDE
         self.tissue_voxels = np.flatnonzero(self.tissue_mask).astype(np.int64)
         self.grey = region == GREY
+        self.home = (region == GREY) | (region == WELL)  # where the reporters average: grey matter, well floor
         self.voxel_keys = np.random.SeedSequence([self.seed, 7]).generate_state(self.nvox, dtype=np.uint64)
         V = self.tissue.voxel_volume_um3
         # concentration per second in a voxel from one cell secreting one unit per (min | day) per unit density
@@ -644,6 +651,9 @@ class SpatialEngine:
         spread = self._smooth(start)
         floor = 0.05 * np.array([s[self.tissue_mask].mean() if s.any() else 1.0 for s in spread])
         self.norm = 1.0 / np.maximum(spread, floor[:, None])
+        # a well's glia stand for their plating density relative to the ventral horn (culture_glia_density)
+        self.norm[[_C_MG, _C_M1]] *= self.glia_density[MICROGLIA]
+        self.norm[_C_GLT] *= self.glia_density[ASTROCYTE]
         self.expected_mg = spread[_C_MG]  # microglia a voxel holds at density 1
 
     def _initial_mask(self, ctype):
@@ -696,9 +706,14 @@ class SpatialEngine:
         _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
         self._steady([IL10, IL4], src)
         rate = self._cell_rates(_proinflammatory, c.ctype, c.voxel, c.alive, c.genotype, c.load, c.reactive,
-                                c.mg_state, self.P, self.fields, self.contact)
+                                c.mg_state, self.P, self.fields, self.contact, self.a1_baseline)
         _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
-        self._steady([TNF, IL1B, MCP1, ROS, TF], src)
+        if self.in_culture:  # the factor accumulates in the well-mixed medium (Nagai et al. 2007)
+            self._steady([TNF, IL1B, MCP1, ROS], src)
+            self.fields[TF] = self.tf_medium
+            self._tf_made = float(src[TF][self.tissue_mask].mean()) * DAY_S  # per day, per floor volume
+        else:
+            self._steady([TNF, IL1B, MCP1, ROS, TF], src)
 
     def step(self) -> None:
         """Advance the tissue by one step of ``dt_days``."""
@@ -742,18 +757,22 @@ class SpatialEngine:
                              c.ctype, c.voxel, c.alive, c.genotype, c.key, c.load, c.mg_state, event, move,
                              self.region, 8.0)
         c.grow(m + len(self.tissue_voxels))
-        in_animal = 1
+        in_animal = 0 if self.in_culture else 1
         m2 = _recruit(m, self.step_index, dt, self.tissue.dx_um, shape, self.tissue.thickness_um, self.voxel_keys,
                       self.tissue_voxels, self.expected_mg, self.fields, self.contact, self.P, in_animal,
                       self.recruit_rows, self.recruit_cum, self._microglia_loads(m), c.position_um, c.ctype,
                       c.voxel, c.alive, c.genotype, c.key, c.load, c.mg_state)
         c.n = m2
-        # the animal: muscle follows innervation; the corticospinal pool sees tissue-wide activation
-        y = self.state_vector()
         p0 = self.P[0]
-        self.muscle += dt * k.muscle_rate(self.muscle, asm.innervated_total(y, p0), p0)
-        burden = k.mutant_burden(y[asm.State.S_MN], p0[Param.mut_expr_mn], p0[Param.soluble_mutant_share])
-        self.umn -= dt * k.corticospinal_hazard(burden, y[asm.State.AST], y[asm.State.M1], p0) * self.umn
+        if self.in_culture:  # medium: made by the astrocytes, cleared with the medium half-life, exactly
+            lam = k.decay_rate(p0[Param.medium_half_life])
+            self.tf_medium = self._tf_made / lam + (self.tf_medium - self._tf_made / lam) * math.exp(-lam * dt)
+            self.fields[TF] = self.tf_medium
+        else:  # the animal: muscle follows innervation; the corticospinal pool sees tissue-wide activation
+            y = self.state_vector()
+            self.muscle += dt * k.muscle_rate(self.muscle, asm.innervated_total(y, p0), p0)
+            burden = k.mutant_burden(y[asm.State.S_MN], p0[Param.mut_expr_mn], p0[Param.soluble_mutant_share])
+            self.umn -= dt * k.corticospinal_hazard(burden, y[asm.State.AST], y[asm.State.M1], p0) * self.umn
         self.t += dt
         self.step_index += 1
 
@@ -785,7 +804,7 @@ class SpatialEngine:
         for s, name in ((M0, "M0"), (M1, "M1"), (M2, "M2")):
             y[asm.State[name]] = np.count_nonzero(mg & alive & (c.mg_state[:n] == s)) / n_mg0
         y[asm.State.AST] = mean(ast & alive, c.reactive)
-        y[asm.State.ESOD] = float(self.fields[ESOD][self.grey].mean()) if self.grey.any() else 0.0
+        y[asm.State.ESOD] = float(self.fields[ESOD][self.home].mean()) if self.home.any() else 0.0
         for u, (a_name, n_name) in enumerate((("A_FF", "N_FF"), ("A_FR", "N_FR"), ("A_S", "N_S"))):
             of_type = mn & (c.unit[:n] == u)
             total = max(self.unit_counts[u], 1)
@@ -796,6 +815,7 @@ class SpatialEngine:
         y[asm.State.MUSCLE] = self.muscle
         y[asm.State.UMN] = self.umn
         y[asm.State.A_IN] = np.count_nonzero((t == INTERNEURON) & alive) / max(self.initial_counts[INTERNEURON], 1)
+        y[asm.State.TF_MEDIUM] = self.tf_medium
         return y
 
     def observe(self) -> np.ndarray:
@@ -803,14 +823,15 @@ class SpatialEngine:
 
         The mean field's observer applied to the coarse-grained state (body weight,
         innervation, MN counts, gliosis), with the signals replaced by their spatial values:
-        cytokines and reactive species as grey-matter means, motor-neuron stress as the mean
+        cytokines and reactive species as grey-matter (well-floor) means, motor-neuron stress as the mean
         over surviving motor neurons, the apoptotic share from this step's deaths.
         """
         y = self.state_vector()
         obs = np.empty(len(REPORTER_NAMES))
-        asm.animal_observe(self.t, y, self.P[0], np.zeros(asm.N_SIGNALS), obs)
+        observe = asm.well_observe if self.in_culture else asm.animal_observe
+        observe(self.t, y, self.P[0], np.zeros(asm.N_SIGNALS), obs)
         R = asm.Reporter
-        grey = self.grey if self.grey.any() else self.tissue_mask
+        grey = self.home if self.home.any() else self.tissue_mask
         for r, f in ((R.tnf_pgml, TNF), (R.il1b_pgml, IL1B), (R.mcp1_pgml, MCP1), (R.il10_pgml, IL10),
                      (R.il4_pgml, IL4), (R.ros_fold, ROS), (R.toxic_factor, TF)):
             obs[r] = self.fields[f][grey].mean()
