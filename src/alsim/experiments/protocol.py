@@ -339,7 +339,8 @@ class TissueSpec(_Strict):
     """The tissue of a spatial run (``engine: spatial``): a 2-D ventral-horn ``section``, a 3-D ``slab``
     of it, a uniform grey-matter ``block`` of ``size_um``, or a square patch of a culture ``well``'s
     floor of ``size_um`` (co-cultures); voxels of ``dx_um``; cells stepped every
-    ``dt_days``; fields, cells and pictures kept every ``snapshot_every_days``; a chimera's donor
+    ``dt_days``; fields, cells and pictures kept every ``snapshot_every_days`` (PNG snapshots and the
+    animation only with ``pictures``); a chimera's donor
     cells ``random``ly scattered or gathered in the medial ``halves``; an optional ``focus``."""
 
     geometry: Literal["section", "slab", "block", "well"] = "section"
@@ -349,6 +350,7 @@ class TissueSpec(_Strict):
         Field(default_factory=lambda: [400.0, 400.0])
     dt_days: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
     snapshot_every_days: Annotated[float, Field(gt=0.0, le=1500.0)] = 5.0
+    pictures: bool = True
     chimera_pattern: Literal["random", "halves"] = "random"
     focus: FocusSpec | None = None
 

@@ -282,16 +282,17 @@ def write_run(result, folder: Path) -> list[Path]:
             result.survival().to_csv(folder / "survival_stats.csv", index=False)
     figures = write_figures(result, folder / "figures")
     if getattr(result, "tissues", None):
-        figures += write_spatial(result.tissues, folder / "spatial")
+        tissue = result.protocol.tissue
+        figures += write_spatial(result.tissues, folder / "spatial", pictures=tissue is None or tissue.pictures)
     (folder / "summary.md").write_text(result.summary())
     return figures
 
 
-def write_spatial(records, folder: Path) -> list[Path]:
+def write_spatial(records, folder: Path, pictures: bool = True) -> list[Path]:
     """A spatial run's ``spatial/``: field snapshots (``fields.zarr``, one group per animal, when zarr
     is installed: ``pip install 'alsim[spatial]'``; else ``fields_animal<i>.npz``), cell tables
     (``cells_animal<i>.parquet``, one row per cell and snapshot), PNG snapshots and an animated
-    GIF of the first animal of each group. Returns the pictures written."""
+    GIF of the first animal of each group (``pictures``). Returns the pictures written."""
     from ..report.spatial import write_tissue_pictures
 
     folder = Path(folder)
@@ -315,7 +316,7 @@ def write_spatial(records, folder: Path) -> list[Path]:
                 group.create_array(name, data=array)
             else:  # zarr 2
                 group.create_dataset(name, data=array)
-    return write_tissue_pictures(records, folder)
+    return write_tissue_pictures(records, folder) if pictures else []
 
 
 def read_tables(folder: Path) -> dict:
