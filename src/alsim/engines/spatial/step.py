@@ -88,6 +88,10 @@ _FIELD_SPECS = (
 FIELDS = tuple(s[0] for s in _FIELD_SPECS)
 TNF, IL1B, MCP1, IL10, IL4, ROS, TF, DAMAGE, ESOD = range(len(FIELDS))
 _PER_S = np.array([1.0 / s[4] for s in _FIELD_SPECS])
+#: What each phase's cells secrete.
+_PROTECTIVE = np.array([IL10, IL4])
+_PROINFLAMMATORY = np.array([TNF, IL1B, MCP1, ROS, TF])
+_RELEASED = np.array([DAMAGE, ESOD])
 #: Contact channels: all microglia, M1 microglia, astrocytes' lost GLT-1 uptake.
 _C_MG, _C_M1, _C_GLT = range(3)
 #: Microglial states.
@@ -184,12 +188,13 @@ def _contact_counts(n, ctype, voxel, alive, genotype, reactive, mg_state, P, cou
 
 
 @njit(cache=True)
-def _scatter(n, voxel, alive, rate, scale, ctype, source):
-    """source[s, voxel[i]] += rate[i, s] · scale[ctype[i], s] for live cells (serial over cells)."""
+def _scatter(n, voxel, alive, rate, scale, ctype, species, source):
+    """source[s, voxel[i]] += rate[i, s] · scale[ctype[i], s] for live cells and the ``species`` a phase
+    writes (serial over cells: deterministic)."""
     for i in range(n):
         if alive[i] and ctype[i] >= 0:
             v = voxel[i]
-            for s in range(rate.shape[1]):
+            for s in species:
                 r = rate[i, s]
                 if r != 0.0:
                     source[s, v] += r * scale[ctype[i], s]
@@ -223,13 +228,13 @@ def _proinflammatory(n, ctype, voxel, alive, genotype, load, reactive, mg_state,
     for i in prange(n):
         for s in range(rate.shape[1]):
             rate[i, s] = 0.0
-        if not alive[i]:
-            continue
         c = ctype[i]
+        if not alive[i] or not (c == ASTROCYTE or (c == MICROGLIA and mg_state[i] == M1)):
+            continue
         v = voxel[i]
         p = P[genotype[i]]
         supp = k.il10_suppression(k.fold_excess(fields[IL10, v], il10_wt), p)
-        if c == MICROGLIA and mg_state[i] == M1:
+        if c == MICROGLIA:
             burden = k.mutant_burden(load[i], p[Param.mut_expr_mg], soluble)
             tnf, il1b, mcp1, ros = k.proinflammatory_microglia_secretion(burden, supp, p)
             m1 = k.at_least(contact[_C_M1, v], 1e-9)
@@ -248,9 +253,10 @@ def _proinflammatory(n, ctype, voxel, alive, genotype, load, reactive, mg_state,
 
 
 @njit(cache=True, inline="always")
-def _local_signals(fields, contact, v, p0):
-    """(cytokine signal, IL-10 fold excess, glutamate excess) at voxel v, as the assembler defines them."""
-    tnf_wt, il1_wt, il10_wt, _, _ = k.reference_levels(p0)
+def _local_signals(fields, contact, v, p0, ref):
+    """(cytokine signal, IL-10 fold excess, glutamate excess) at voxel v, as the assembler defines them
+    (``ref``: ``reference_levels(p0)``, computed once per phase)."""
+    tnf_wt, il1_wt, il10_wt = ref[0], ref[1], ref[2]
     chi = k.cytokine_signal(k.fold_excess(fields[TNF, v], tnf_wt), k.fold_excess(fields[IL1B, v], il1_wt), p0)
     uptake = k.at_least(1.0 - contact[_C_GLT, v], 0.05)  # the kernel's 5 % floor, for a crowded domain
     return chi, k.fold_excess(fields[IL10, v], il10_wt), k.glutamate_excess(uptake)
@@ -268,6 +274,7 @@ def _neurons(n, step, dt, ctype, voxel, alive, genotype, key, load, connected, u
     dt (``rate[:, DAMAGE/ESOD]`` per unit density, as the mean field's fraction per day).
     """
     p0 = P[0]
+    ref = k.reference_levels(p0)
     soluble = p0[Param.soluble_mutant_share]
     for i in prange(n):
         withdrew[i] = False
@@ -281,7 +288,7 @@ def _neurons(n, step, dt, ctype, voxel, alive, genotype, key, load, connected, u
             continue
         v = voxel[i]
         p = P[genotype[i]]
-        chi, il10_ex, glu = _local_signals(fields, contact, v, p0)
+        chi, il10_ex, glu = _local_signals(fields, contact, v, p0, ref)
         if c == INTERNEURON:
             h = k.interneuron_hazard(fields[TF, v], chi, fields[ROS, v], glu, il10_ex, p)
             if _draw(key[i], step, _S_DEATH) < -math.expm1(-h * dt):
@@ -319,9 +326,9 @@ def _microglia(n, step, dt, dx, shape, ctype, voxel, alive, genotype, key, load,
     displacement [µm] up the gradient of damage + MCP-1 excess (activated cells only).
     """
     p0 = P[0]
+    ref = k.reference_levels(p0)
     soluble = p0[Param.soluble_mutant_share]
-    mcp_wt = k.reference_levels(p0)[4]
-    il4_wt = k.reference_levels(p0)[3]
+    il4_wt, mcp_wt = ref[3], ref[4]
     nz, ny, nx = shape[0], shape[1], shape[2]
     for i in prange(n):
         event[i] = -1
@@ -332,7 +339,7 @@ def _microglia(n, step, dt, dx, shape, ctype, voxel, alive, genotype, key, load,
             continue
         v = voxel[i]
         p = P[genotype[i]]
-        chi, il10_ex, _ = _local_signals(fields, contact, v, p0)
+        chi, il10_ex, _ = _local_signals(fields, contact, v, p0, ref)
         burden = k.mutant_burden(load[i], p[Param.mut_expr_mg], soluble)
         to_m1, to_m2, m2_to_m1, resolution, activating = k.microglia_state_rates(
             burden, fields[DAMAGE, v], fields[ESOD, v], k.fold_excess(fields[IL4, v], il4_wt), chi,
@@ -390,6 +397,7 @@ def _slope(fields, v, stride, j, m, dx, mcp_wt):
 def _integrate(n, dt, ctype, voxel, alive, genotype, load, reactive, P, fields, contact):
     """Misfolded load of every cell (Heun) and astrocyte reactivity (exact for its linear rate)."""
     p0 = P[0]
+    ref = k.reference_levels(p0)
     soluble = p0[Param.soluble_mutant_share]
     for i in prange(n):
         if not alive[i]:
@@ -410,7 +418,7 @@ def _integrate(n, dt, ctype, voxel, alive, genotype, load, reactive, P, fields, 
             continue
         if c == ASTROCYTE:
             v = voxel[i]
-            chi, _, _ = _local_signals(fields, contact, v, p0)
+            chi, _, _ = _local_signals(fields, contact, v, p0, ref)
             burden = k.mutant_burden(L, p[Param.mut_expr_ast], soluble)
             m1 = contact[_C_M1, v]
             at0 = k.astrocyte_reactivity_rate(0.0, burden, chi, m1, p)  # rate(r) = at0 - (at0 - at1)·r
@@ -703,11 +711,11 @@ class SpatialEngine:
         c = self.cells
         src = np.zeros_like(self.fields)
         rate = self._cell_rates(_protective, c.ctype, c.alive, c.genotype, c.mg_state, self.P)
-        _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
+        _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, _PROTECTIVE, src)
         self._steady([IL10, IL4], src)
         rate = self._cell_rates(_proinflammatory, c.ctype, c.voxel, c.alive, c.genotype, c.load, c.reactive,
                                 c.mg_state, self.P, self.fields, self.contact, self.a1_baseline)
-        _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
+        _scatter(c.n, c.voxel, c.alive, rate, self.scale, c.ctype, _PROINFLAMMATORY, src)
         if self.in_culture:  # the factor accumulates in the well-mixed medium (Nagai et al. 2007)
             self._steady([TNF, IL1B, MCP1, ROS], src)
             self.fields[TF] = self.tf_medium
@@ -731,7 +739,7 @@ class SpatialEngine:
             _neurons(n, self.step_index, dt, c.ctype, c.voxel, c.alive, c.genotype, c.key, c.load, c.connected,
                      c.unit, self.P, self.fields, self.contact, withdrew, died, wd, self.stress, rate)
         src = np.zeros_like(self.fields)
-        _scatter(n, c.voxel, c.alive, rate, self.scale, c.ctype, src)
+        _scatter(n, c.voxel, c.alive, rate, self.scale, c.ctype, _RELEASED, src)
         self._steady([DAMAGE], src)
         e = ESOD
         if src[e].any() or self.fields[e].any():
