@@ -184,12 +184,15 @@ def bench_mesa(quick: bool) -> None:
         model = mesa_model(engine, mesa)
         model.step()  # the kernels' first calls from Python compile their dispatchers
         engine.step()
-        steps = 3 if quick else 10
-        t_alsim = min(timed_steps(engine, steps) for _ in range(3))
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            model.step()
-        t_mesa = (time.perf_counter() - t0) / steps
+        steps = 3 if quick else 5
+        t_alsim, t_mesa = [], []
+        for _ in range(3):  # in alternation, so that both see the same load on shared cores
+            t_alsim.append(timed_steps(engine, steps))
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                model.step()
+            t_mesa.append((time.perf_counter() - t0) / steps)
+        t_alsim, t_mesa = min(t_alsim), min(t_mesa)
         nz, ny, nx = engine.tissue.shape
         print(f"whole step, {name}, {nx}x{ny} voxels, {len(FIELDS)} fields, {n} cells (Mesa {mesa.__version__}: "
               f"{len(model.agents)} agents, same grid):")
@@ -270,7 +273,8 @@ if __name__ == "__main__":
     import numba
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    print(f"alsim on {numba.get_num_threads()} thread(s); timings are best of 3 where repeated")
+    print(f"alsim on {numba.get_num_threads()} thread(s); timings are the best of 3 rounds (alsim and Mesa in "
+          f"alternation)")
     if not args.skip_mesa:
         bench_mesa(args.quick)
     bench_scaling(args.quick)
