@@ -65,12 +65,13 @@ def uniform_runs():
 
 def test_uniform_tissue_reproduces_the_mean_field(uniform_runs):
     """Shares of motor neurons, endplates and astrocytes within 0.05, microglial densities within 0.07,
-    signals within 10 % (the toxic factor 25 %) and end stage within 3 days of the mean field.
+    signals within 10 % (the toxic factor 25 %) and end stage within 4 days of the mean field.
 
     Why: the spatial means are samples of 2,400 motor neurons and ~1,000-2,700 microglia (SD of a
     share ≈ 0.01 for neurons, ≈ 0.03 for a microglial density near 2.5), whose events are drawn once
-    per 0.25-day step (first order in dt). The toxic factor carries the A1 gain (18x) of the first
-    few pro-inflammatory microglia, which appear one by one in the tissue and smoothly in the mean field.
+    per 0.25-day step (first order in dt: late axon withdrawal lags, end stage 130.5 vs 128.0 days;
+    0.8 days at dt = 0.1). The toxic factor carries the A1 gain (18x) of the first few
+    pro-inflammatory microglia, which appear one by one in the tissue and smoothly in the mean field.
     """
     t, s, m, _ = uniform_runs
     col = {n: i for i, n in enumerate(REPORTER_NAMES)}
@@ -92,7 +93,7 @@ def test_uniform_tissue_reproduces_the_mean_field(uniform_runs):
     margin = s[:, col["motor_function"]] - p[prm.IDX["righting_threshold"]]
     k = np.flatnonzero(margin < 0)[0]
     end_spatial = t[k - 1] + (t[k] - t[k - 1]) * margin[k - 1] / (margin[k - 1] - margin[k])
-    assert abs(end_spatial - end_mf) < 3.0, (end_spatial, end_mf)
+    assert abs(end_spatial - end_mf) < 4.0, (end_spatial, end_mf)
 
 
 def test_wild_type_tissue_stays_at_baseline():
