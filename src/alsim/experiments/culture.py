@@ -101,13 +101,22 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     streams = streams_for(protocol, protocol.n_animals)
     col = {k: REPORTER_NAMES.index(k) for k in _SERIES}
     rows, series, params = [], [], []
+    tissues = [] if protocol.engine == "spatial" else None
     first = 0
     for g in protocol.groups:
-        P = np.array([well_vector(base, protocol, g, g.feeder.genotype, streams[first + i]) for i in range(g.n)])
+        # spatial wells take Cre and chimeras cell by cell, not averaged into the parameters
+        host = g.model_copy(update={"cre": [], "chimera": None}) if tissues is not None else g
+        P = np.array([well_vector(base, protocol, host, g.feeder.genotype, streams[first + i]) for i in range(g.n)])
         # matched control: non-transgenic neurons (same knockouts) with non-transgenic glia
         control_group = g.model_copy(update={"genotype": "WT", "cre": []})
         ref = simulate_wells(well_vector(base, protocol, control_group, "WT", None)[None, :], g, t)[0]
-        obs = simulate_wells(P, g, t)
+        if tissues is not None:
+            from .spatial_run import simulate_wells_spatially
+
+            obs, records = simulate_wells_spatially(protocol, g, P, t, first)
+            tissues += records
+        else:
+            obs = simulate_wells(P, g, t)
         mn = obs[:, :, col["alpha_mn_surviving"]] / ref[None, :, col["alpha_mn_surviving"]]
         inn = obs[:, :, col["interneurons_surviving"]] / ref[None, :, col["interneurons_surviving"]]
         for i in range(g.n):
@@ -139,4 +148,4 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     wells = pd.DataFrame(rows)
     return Simulation(protocol, wells, pd.concat(series, ignore_index=True), weighings,
                       parameter_table(wells["animal"].to_numpy(), np.concatenate(params)),
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, tissues)

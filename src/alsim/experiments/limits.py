@@ -29,6 +29,7 @@ MAX_MEMORY_BYTES = 4 * 2**30    # estimated peak memory of the simulated time se
 MAX_DOSES = 100_000             # boluses over all treatments of all groups
 MAX_DOSE_EVALUATIONS = 10**9    # boluses x PK samples of the follow-up (~25 s of NumPy)
 MAX_MEDIUM_CHANGES = 10_000     # conditioned-medium refreshes over all culture groups
+MAX_SPATIAL_WORK = 2e11         # spatial runs: animals x voxels x cell steps (~1 h on 2 cores)
 
 
 def size_text(n_bytes: float) -> str:
@@ -110,4 +111,28 @@ def resource_problem(protocol) -> str | None:
         return (f"{field}: the run would hold about {size_text(memory)} in memory ({n:,} animals x "
                 f"{time_points(protocol)[1]:,} time points), over the limit of {size_text(MAX_MEMORY_BYTES)}; "
                 f"simulate fewer animals or save less often")
-    return _drug_problem(protocol) or _medium_problem(protocol)
+    return _drug_problem(protocol) or _medium_problem(protocol) or _spatial_problem(protocol)
+
+
+def spatial_voxels(tissue) -> int:
+    """Voxels of a spatial run's tissue (a protocol's ``tissue:``; None for the default section), without
+    building it: the ventral horn box is 800 x 700 µm."""
+    geometry = getattr(tissue, "geometry", "section")
+    dx = getattr(tissue, "dx_um", 10.0)
+    w, h = (800.0, 700.0) if geometry in ("section", "slab") else tissue.size_um
+    if geometry == "well":
+        h = w
+    layers = max(2, round(tissue.thickness_um / dx)) if geometry == "slab" else 1
+    return round(w / dx) * round(h / dx) * layers
+
+
+def _spatial_problem(protocol) -> str | None:
+    """A spatial run too large to finish in reasonable time."""
+    if protocol.engine != "spatial":
+        return None
+    voxels = spatial_voxels(protocol.tissue)
+    steps = protocol.duration_days / getattr(protocol.tissue, "dt_days", 0.25)
+    work = protocol.n_animals * voxels * steps
+    if work > MAX_SPATIAL_WORK:
+        return (f"tissue: {protocol.n_animals:,} animals x {voxels:,} voxels x {steps:,.0f} steps = {work:.2e}, "
+                f"over the limit of {MAX_SPATIAL_WORK:.0e}; use fewer animals, a coarser dx_um or a longer dt_days")

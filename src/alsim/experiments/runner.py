@@ -18,7 +18,7 @@ from ..analysis import readouts as ro
 from ..biology import genotypes as gt
 from ..biology import parameters as prm
 from ..biology.model import REPORTER_NAMES
-from ..engines.meanfield import STATUS_TEXT, Modulation, solve_cohort
+from ..engines.meanfield import ENDED, OK, STATUS_TEXT, Modulation, solve_cohort
 from .culture import run_culture
 from .protocol import Protocol
 from .simulation import Simulation, group_overrides, parameter_table, streams_for
@@ -120,10 +120,16 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
         return group_overrides(protocol, group_of[group])
 
     litter, litter_factor = litters_of(protocol, design, base)
+    spatial = protocol.engine == "spatial"
+    if spatial:  # Cre and chimeras are given cell by cell, not averaged into the animal's parameters
+        from .spatial_run import host_modifications as modifications_of
+    else:
+        def modifications_of(group):
+            return group.modifications
     P = np.empty((n, prm.N_PARAMS))
     for i, row in enumerate(design.itertuples(index=False)):
         P[i] = gt.animal_vector(base, row.genotype, row.background, row.sex, streams[i], overrides(row.group),
-                                group_of[row.group].modifications, litter_factor[i])
+                                modifications_of(group_of[row.group]), litter_factor[i])
     # Within-animal stochasticity (an SDE on misfolded SOD1), seeded from each animal's stream.
     seeds = None
     if protocol.within_animal_noise > 0:
@@ -143,7 +149,13 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     status = np.empty(n, dtype=np.int64)
     group_index = design["group"].map({g.name: i for i, g in enumerate(protocol.groups)}).to_numpy()
     mods = modulation(protocol, group_index)
-    for lo in range(0, n, CHUNK):
+    tissues = None
+    if spatial:
+        from .spatial_run import simulate_tissues
+
+        obs, end_stage, tissues = simulate_tissues(protocol, design, P, grid, progress)
+        status[:] = np.where(np.isfinite(end_stage), ENDED, OK)
+    for lo in range(0, n if not spatial else 0, CHUNK):
         hi = min(lo + CHUNK, n)
         mod = None if mods is None else mods.subset(lo, hi)
         sol = solve_cohort(P[lo:hi], grid, modulation=mod, noise_seeds=None if seeds is None else seeds[lo:hi])
@@ -187,4 +199,4 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     weighings = pd.DataFrame({"animal": wa, "group": design["group"].to_numpy()[wa],
                               "age_d": days[wd], "weight_g": weights[wa, wd]})
     return Simulation(protocol, animals, timeseries, weighings, parameter_table(design["animal"].to_numpy(), P),
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, tissues)

@@ -19,7 +19,8 @@ class Simulation:
     timeseries: tidy, one row per animal and saved age, one column per reporter (animals: with sex);
     weighings: one row per animal and weighing day (measured weight, with scale noise);
     parameters: one row per animal, one named column per model parameter (the vector it ran with);
-    wall_time_s: seconds the simulation took.
+    wall_time_s: seconds the simulation took;
+    tissues: spatial runs only, one ``spatial_run.TissueRecord`` per animal (field and cell snapshots).
     """
 
     protocol: Protocol
@@ -28,6 +29,7 @@ class Simulation:
     weighings: pd.DataFrame
     parameters: pd.DataFrame
     wall_time_s: float
+    tissues: list | None = None
 
 
 def parameter_table(animal: np.ndarray, P: np.ndarray) -> pd.DataFrame:

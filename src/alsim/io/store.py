@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -280,8 +281,42 @@ def write_run(result, folder: Path) -> list[Path]:
         if not protocol.in_culture:
             result.survival().to_csv(folder / "survival_stats.csv", index=False)
     figures = write_figures(result, folder / "figures")
+    if getattr(result, "tissues", None):
+        tissue = result.protocol.tissue
+        figures += write_spatial(result.tissues, folder / "spatial", pictures=tissue is None or tissue.pictures)
     (folder / "summary.md").write_text(result.summary())
     return figures
+
+
+def write_spatial(records, folder: Path, pictures: bool = True) -> list[Path]:
+    """A spatial run's ``spatial/``: field snapshots (``fields.zarr``, one group per animal, when zarr
+    is installed: ``pip install 'alsim[spatial]'``; else ``fields_animal<i>.npz``), cell tables
+    (``cells_animal<i>.parquet``, one row per cell and snapshot), PNG snapshots and an animated
+    GIF of the first animal of each group (``pictures``). Returns the pictures written."""
+    from ..report.spatial import write_tissue_pictures
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import zarr
+    except ImportError:  # pragma: no cover - the optional dependency is missing
+        zarr = None
+    root = zarr.open_group(str(folder / "fields.zarr"), mode="w") if zarr is not None else None
+    for rec in records:
+        rec.cells.to_parquet(folder / f"cells_animal{rec.animal}.parquet", index=False)
+        data = {"fields": rec.fields, "times_d": rec.times, "region": rec.region}
+        if root is None:
+            np.savez_compressed(folder / f"fields_animal{rec.animal}.npz", **data)
+            continue
+        group = root.create_group(f"animal{rec.animal}")
+        group.attrs.update({"group": rec.group, "species": list(rec.field_names), "dx_um": rec.dx_um,
+                            "axes": ["time", "species", "z", "y", "x"]})
+        for name, array in data.items():
+            if hasattr(group, "create_array"):
+                group.create_array(name, data=array)
+            else:  # zarr 2
+                group.create_dataset(name, data=array)
+    return write_tissue_pictures(records, folder) if pictures else []
 
 
 def read_tables(folder: Path) -> dict:
