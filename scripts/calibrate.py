@@ -128,7 +128,8 @@ def null_readouts(base: np.ndarray) -> dict[str, float]:
     """Survival change of the typical B6SJL male G93A animal under the single-lever experiments
     of the claims table; interventions, doses and schedules are read from the built-in protocols."""
     from alsim.experiments.protocol import load_protocol
-    from alsim.experiments.runner import group_overrides, modulation
+    from alsim.experiments.cohort import modulation
+    from alsim.experiments.simulation import group_overrides
 
     def change(end: np.ndarray, ref: float) -> list[float]:
         return [float(e / ref - 1.0) if np.isfinite(e) else 2.0 for e in end]  # 2.0: end stage not reached

@@ -20,6 +20,7 @@ Everything here reads simulated trajectories; nothing re-simulates.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 ONSET_DROP = 0.10           # early disease: 10 % loss from peak weight
 ONSET_CONFIRM = ONSET_DROP  # a weight peak counts as onset once weight falls 10 % below it
@@ -65,18 +66,16 @@ def first_crossing(t: np.ndarray, series: np.ndarray, level, above: bool = True)
     lev = np.broadcast_to(np.asarray(level, dtype=float), s.shape)
     d = (s - lev) if above else (lev - s)
     hit = d > 0
-    has = hit.any(axis=1)
-    j = np.argmax(hit, axis=1)
+    rows = np.nonzero(hit.any(axis=1))[0]
+    k = np.argmax(hit[rows], axis=1)
     out = np.full(s.shape[0], np.nan)
-    rows = np.nonzero(has)[0]
-    for r in rows:  # one interpolation per animal; rows are few compared with time points
-        k = j[r]
-        if k == 0:
-            out[r] = t[0]
-            continue
-        d0, d1 = d[r, k - 1], d[r, k]
-        frac = -d0 / (d1 - d0) if d1 != d0 else 1.0
-        out[r] = t[k - 1] + frac * (t[k] - t[k - 1])
+    first = k == 0
+    out[rows[first]] = t[0]
+    rows, k = rows[~first], k[~first]
+    d0, d1 = d[rows, k - 1], d[rows, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(d1 != d0, -d0 / (d1 - d0), 1.0)
+    out[rows] = t[k - 1] + frac * (t[k] - t[k - 1])
     return out
 
 
@@ -92,13 +91,30 @@ def value_at(t: np.ndarray, series: np.ndarray, age: float) -> np.ndarray:
 
 
 def value_at_ages(t: np.ndarray, series: np.ndarray, ages: np.ndarray) -> np.ndarray:
-    """Row i of ``series`` interpolated at ``ages[i]`` (NaN where ``ages`` is NaN)."""
+    """Row i of ``series`` interpolated at ``ages[i]`` over its finite points (``np.interp``: the end
+    values beyond them; NaN where ``ages`` is NaN or the row has no finite point)."""
     out = np.full(series.shape[0], np.nan)
-    for i, a in enumerate(ages):
-        m = np.isfinite(series[i])
-        if np.isfinite(a) and m.any():
-            out[i] = np.interp(a, t[m], series[i, m])
+    _interp_rows(np.asarray(t, dtype=float), np.ascontiguousarray(series, dtype=float),
+                 np.asarray(ages, dtype=float), out)
     return out
+
+
+@njit(cache=True)
+def _interp_rows(t, series, ages, out):
+    """``out[i] = np.interp(ages[i], t[m], series[i, m])`` with ``m`` the finite points of row i."""
+    tt = np.empty(t.size)
+    ss = np.empty(t.size)
+    for i in range(series.shape[0]):
+        if not np.isfinite(ages[i]):
+            continue
+        k = 0
+        for j in range(t.size):
+            if np.isfinite(series[i, j]):
+                tt[k] = t[j]
+                ss[k] = series[i, j]
+                k += 1
+        if k:
+            out[i] = np.interp(ages[i], tt[:k], ss[:k])
 
 
 # Ages at which the labs report counts (docs/science/calibration.md T2).
@@ -120,15 +136,24 @@ WELL_READOUT_COLUMNS = ("mn_survival_vs_control", "interneuron_survival_vs_contr
                         "interneuron_loss_vs_control", "apoptotic_fraction")
 
 
-def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
+def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs, ref_index=None):
     """Per-animal readouts as a dict of equal-length arrays.
 
     t: save grid [day]; obs: (animals, times, observables); end_stage: ages of
     loss of righting reflex (NaN if not reached); weigh_days / weights: the
-    twice-weekly weighings (animals, weighings); ref_obs: the matched
-    wild-type reference trajectory of each animal (same shape as ``obs``).
+    twice-weekly weighings (animals, weighings); ref_obs: the matched wild-type
+    reference trajectories, (references, times, observables), and ``ref_index`` the reference
+    of each animal; without ``ref_index``, ``ref_obs`` holds one reference per animal.
     """
     col = {n: i for i, n in enumerate(obs_names)}
+    refs = np.arange(obs.shape[0]) if ref_index is None else np.asarray(ref_index)
+
+    def vs_wt(name: str) -> np.ndarray:
+        """(animals, times) ratio of a reporter to each animal's reference (the reference rows
+        gathered per reporter, not the whole reference array per animal)."""
+        k = col[name]
+        return obs[:, :, k] / ref_obs[:, :, k][refs]
+
     onset, early = weight_onset(weigh_days, weights)
     # A peak is an onset only once the weight has turned down (or the animal reached end stage):
     # a healthy animal's heaviest weighing is not an onset.
@@ -144,11 +169,11 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
         "late_phase_d": end_stage - early,
         "peak_weight_g": np.where(np.isfinite(peak), peak, np.nan),
     }
-    alpha = obs[:, :, col["alpha_mn_surviving"]] / ref_obs[:, :, col["alpha_mn_surviving"]]
+    alpha = vs_wt("alpha_mn_surviving")
     for a in MN_LOSS_AGES:
         out[f"alpha_mn_loss_{int(a)}d"] = 1.0 - value_at(t, alpha, a)
     out["alpha_mn_loss_end_stage"] = 1.0 - value_at_ages(t, alpha, end_stage)
-    umn = obs[:, :, col["umn_surviving"]] / ref_obs[:, :, col["umn_surviving"]]
+    umn = vs_wt("umn_surviving")
     out[f"corticospinal_loss_{int(UMN_LOSS_AGE)}d"] = 1.0 - value_at(t, umn, UMN_LOSS_AGE)
     for k in ("ff", "fr", "s"):
         inn = obs[:, :, col[f"innervated_{k}"]]
@@ -156,7 +181,7 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
         out[f"innervated_{k}_end_stage"] = value_at_ages(t, inn, end_stage)
     out["alpha_mn_loss_onset_d"] = first_crossing(t, 1.0 - alpha, MN_LOSS_ONSET, above=True)
     for name, key in (("microgliosis", "microgliosis_index"), ("astrogliosis", "astrogliosis_index")):
-        ratio = obs[:, :, col[key]] / ref_obs[:, :, col[key]]
+        ratio = vs_wt(key)
         out[f"{name}_onset_d"] = first_crossing(t, ratio, GLIOSIS_FOLD, above=True)
         filled = np.where(np.isnan(ratio), -np.inf, ratio)
         out[f"{name}_peak_d"] = np.where(np.isfinite(filled).any(axis=1), t[np.argmax(filled, axis=1)], np.nan)
@@ -164,9 +189,9 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
         type1 = np.zeros(len(ages))
         type2 = np.zeros(len(ages))
         for k in ("tnf_pgml", "il1b_pgml"):
-            type1 += value_at_ages(t, obs[:, :, col[k]] / ref_obs[:, :, col[k]], ages) / 2
+            type1 += value_at_ages(t, vs_wt(k), ages) / 2
         for k in ("il4_pgml", "il10_pgml"):
-            type2 += value_at_ages(t, obs[:, :, col[k]] / ref_obs[:, :, col[k]], ages) / 2
+            type2 += value_at_ages(t, vs_wt(k), ages) / 2
         out[f"type1_fold_{stage}"] = type1
         out[f"type2_fold_{stage}"] = type2
     return out

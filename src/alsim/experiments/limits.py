@@ -30,6 +30,9 @@ MAX_DOSES = 100_000             # boluses over all treatments of all groups
 MAX_DOSE_EVALUATIONS = 10**9    # boluses x PK samples of the follow-up (~25 s of NumPy)
 MAX_MEDIUM_CHANGES = 10_000     # conditioned-medium refreshes over all culture groups
 
+# --- what a run keeps -------------------------------------------------------------------
+TIMESERIES_ALL_MAX_ANIMALS = 5_000  # `timeseries: auto` keeps every animal's rows up to here, a summary above
+
 
 def size_text(n_bytes: float) -> str:
     """Bytes in binary units, e.g. '1.5 TiB'."""

@@ -1,0 +1,321 @@
+"""A cohort in chunks: the plan every chunk shares, and one chunk simulated, reduced and tabulated.
+
+:func:`make_plan` does the work that does not depend on the animals: the save grid, the
+matched wild-type references (one simulation per distinct reference: background, sex and
+parameter overrides), the drug and ablation table, the litter factors and the layout of the
+group summaries. :func:`simulate_chunk` turns a set of animals into their rows of every table
+and their share of the group summaries (``analysis.bands``). It is a pure function of the plan
+and the animals' indices: each animal's draws come from its own stream (``experiments.streams``),
+so a chunk gives the same rows whatever else it holds, and the same function serves the
+in-process runner and Dask workers (``experiments.distributed``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from ..analysis import bands
+from ..analysis import readouts as ro
+from ..biology import genotypes as gt
+from ..biology import parameters as prm
+from ..biology.model import REPORTER_NAMES
+from ..engines.meanfield import STATUS_TEXT, Modulation, solve_cohort
+from . import limits
+from .protocol import Protocol
+from .simulation import group_overrides
+from .streams import generators
+
+# Reporters also given relative to the matched wild-type reference in the time series.
+VS_WT = ("alpha_mn_surviving", "umn_surviving", "microgliosis_index", "astrogliosis_index", "tnf_pgml",
+         "il1b_pgml", "mcp1_pgml", "il10_pgml", "il4_pgml")
+SERIES_COLUMNS = (*REPORTER_NAMES, *(f"{k}_vs_wt" for k in VS_WT))
+_SOURCE = np.array([*range(len(REPORTER_NAMES)), *(REPORTER_NAMES.index(k) for k in VS_WT)])
+_OVER_REF = np.arange(len(SERIES_COLUMNS)) >= len(REPORTER_NAMES)
+_BODY_WEIGHT = REPORTER_NAMES.index("body_weight_g")
+SEXES = ("male", "female")
+
+
+def female_flags(j: np.ndarray, female_fraction: np.ndarray | float) -> np.ndarray:
+    """Whether animal ``j`` (0, 1, ... within its group) is female: floor((j+1) f) - floor(j f) = 1
+    (females spread evenly through the group, floor(n f) of them; docs/protocols.md §9)."""
+    f = np.asarray(female_fraction, dtype=float)
+    return (np.floor((j + 1) * f + 1e-9) - np.floor(j * f + 1e-9)) == 1.0
+
+
+def series_mode(protocol: Protocol) -> str:
+    """What a run keeps of the time series: ``all``, ``summary`` or ``none`` (``auto``: all up to
+    ``limits.TIMESERIES_ALL_MAX_ANIMALS`` animals, a summary above)."""
+    if protocol.timeseries != "auto":
+        return protocol.timeseries
+    return "all" if protocol.n_animals <= limits.TIMESERIES_ALL_MAX_ANIMALS else "summary"
+
+
+def save_grid(protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The integration grid [day] (saved ages and weighing days) and the indices of each in it."""
+    t_save = np.arange(0.0, protocol.duration_days + 1e-9, protocol.save_every_days)
+    days = ro.weighing_days(protocol.duration_days)
+    grid = np.union1d(t_save, days)
+    return grid, np.searchsorted(grid, t_save), np.searchsorted(grid, days)
+
+
+def modulation(protocol: Protocol, group_of_animal: np.ndarray) -> Modulation | None:
+    """Drugs and microglia ablation of every group as one modulation table (None when no group has either).
+
+    Drugs: one entry per targeted parameter, the factor 1 - daily mean inhibition at each day's
+    centre (linear in between); treatments hitting the same parameter combine multiplicatively
+    (independent action). Ablation: proliferation of microglia times 1 - fraction from the start
+    day (CD11b-TK + ganciclovir kills dividing microglia; Gowing et al. 2008 J Neurosci).
+    """
+    from ..biology.drugs import daily_inhibition
+
+    groups = protocol.groups
+    targets = sorted({prm.IDX[t.parameter] for g in groups for tr in g.treatments for t in tr.compound.targets})
+    ablated = any(g.microglia_ablation is not None for g in groups)
+    if not targets and not ablated:
+        return None
+    days = int(np.ceil(protocol.duration_days)) + 1
+    params = targets + ([prm.IDX["microglia_proliferation"]] if ablated else [])
+    times = np.zeros((len(groups), len(params), days))
+    values = np.ones((len(groups), len(params), days))
+    times[:, : len(targets)] = np.arange(days) + 0.5
+    for gi, g in enumerate(groups):
+        for tr in g.treatments:
+            inhibition = daily_inhibition(tr.compound, tr.schedule(protocol.duration_days), protocol.duration_days)
+            for j, t in enumerate(tr.compound.targets):
+                values[gi, targets.index(prm.IDX[t.parameter])] *= 1.0 - inhibition[:days, j]
+        if ablated:
+            abl = g.microglia_ablation
+            times[gi, -1] = abl.start_day if abl is not None else 0.0
+            values[gi, -1, 1:] = 1.0 - abl.fraction if abl is not None else 1.0
+    return Modulation(np.array(params), times, values, group_of_animal)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk of a cohort shares.
+
+    starts: (groups + 1,) index of each group's first animal (and the total);
+    grid, i_save, i_weigh: integration grid [day], indices of the saved ages and weighing days;
+    ref_obs: (references, grid, reporters) trajectories of the distinct wild-type references;
+    ref_of: (groups, 2) reference of each group's males and females (-1: no such animals);
+    modulation: drugs and ablation by group (None: none), compartments set per chunk;
+    litter_z: standard normal draw of each litter (None without litters);
+    series: ``all``, ``summary`` or ``none`` (:func:`series_mode`);
+    timeseries, weighings: layouts of the group summaries (None with ``none``; with bins once
+    :func:`with_bins` has seen the pilot, for ``summary``).
+    """
+
+    protocol: Protocol
+    starts: np.ndarray
+    grid: np.ndarray
+    i_save: np.ndarray
+    i_weigh: np.ndarray
+    ref_obs: np.ndarray
+    ref_of: np.ndarray
+    modulation: Modulation | None
+    litter_z: np.ndarray | None
+    series: str
+    timeseries: bands.Layout | None
+    weighings: bands.Layout | None
+
+    @property
+    def n(self) -> int:
+        """Animals in the cohort."""
+        return int(self.starts[-1])
+
+    @property
+    def needs_pilot(self) -> bool:
+        """Whether the summary bins are still to be set from a pilot (:func:`pilot_animals`)."""
+        return self.series == "summary" and self.timeseries.lo is None
+
+    def chunks(self, size: int) -> list[range]:
+        """The cohort as consecutive ranges of at most ``size`` animals."""
+        return [range(lo, min(lo + size, self.n)) for lo in range(0, self.n, size)]
+
+
+def _references(protocol: Protocol, starts: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Matched wild-type reference of each group and sex present (typical animal, same background,
+    sex and overrides, no mutant SOD1): the denominators of MN loss, gliosis and cytokine folds.
+    Groups that share a reference share one simulation."""
+    base = prm.default_vector()
+    keys: dict[tuple, int] = {}
+    vectors, ref_of = [], np.full((len(protocol.groups), 2), -1, np.int64)
+    for gi, g in enumerate(protocol.groups):
+        females = int(female_flags(np.arange(g.n), g.female_fraction).sum())
+        for si, present in enumerate((g.n - females > 0, females > 0)):
+            if not present:
+                continue
+            overrides = group_overrides(protocol, g)
+            key = (g.background, SEXES[si], tuple(sorted(overrides.items())))
+            if key not in keys:
+                keys[key] = len(vectors)
+                vectors.append(gt.animal_vector(base, "WT", g.background, SEXES[si], None, overrides))
+            ref_of[gi, si] = keys[key]
+    ref_P = np.array(vectors)
+    ref_P[:, [prm.IDX[k] for k in gt.CELL_EXPRESSION.values()]] = 0.0  # a reference carries no mutant
+    return solve_cohort(ref_P, grid, stop_at_end_stage=False).observables, ref_of
+
+
+def _litter_draws(protocol: Protocol) -> np.ndarray | None:
+    """One standard normal draw per litter, from a stream of its own (``SeedSequence([seed, 1])``), so
+    declaring litters leaves each animal's own draws unchanged."""
+    spec = protocol.litters
+    if spec is None:
+        return None
+    if spec.assignment == "litter_matched":
+        per_group = int(np.ceil(spec.size / len(protocol.groups)))
+        last = max((g.n - 1) // per_group for g in protocol.groups)
+    else:
+        last = (protocol.n_animals - 1) // spec.size
+    return np.random.default_rng(np.random.SeedSequence([protocol.seed, 1])).standard_normal(last + 1)
+
+
+def make_plan(protocol: Protocol) -> Plan:
+    """The plan of an animal protocol (not a culture), without summary bins (see :func:`with_bins`)."""
+    starts = np.concatenate([[0], np.cumsum([g.n for g in protocol.groups])]).astype(np.int64)
+    grid, i_save, i_weigh = save_grid(protocol)
+    ref_obs, ref_of = _references(protocol, starts, grid)
+    series = series_mode(protocol)
+    names = tuple(g.name for g in protocol.groups)
+    timeseries = weighings = None
+    if series != "none":
+        timeseries = bands.Layout(names, grid[i_save], SERIES_COLUMNS)
+        weighings = bands.Layout(names, grid[i_weigh], ("weight_g",))
+    return Plan(protocol, starts, grid, i_save, i_weigh, ref_obs, ref_of,
+                modulation(protocol, np.zeros(0, np.int64)), _litter_draws(protocol), series, timeseries, weighings)
+
+
+def pilot_animals(plan: Plan) -> np.ndarray:
+    """The first ``bands.PILOT`` animals of each group: their range sets the summary bins."""
+    return np.concatenate([np.arange(lo, min(lo + bands.PILOT, hi))
+                           for lo, hi in zip(plan.starts[:-1], plan.starts[1:])])
+
+
+def with_bins(plan: Plan, pilot: tuple[bands.Partial, bands.Partial]) -> Plan:
+    """The plan with summary bins set from the pilot's (time series, weighings) summaries."""
+    return dataclasses.replace(plan, timeseries=plan.timeseries.with_bins(pilot[0]),
+                               weighings=plan.weighings.with_bins(pilot[1]))
+
+
+@dataclass
+class Chunk:
+    """One chunk's rows of each table (Arrow; ``weighings`` and ``timeseries`` only with series
+    ``all``) and its share of the group summaries (time series, weighings; None with ``none``)."""
+
+    animals: pa.Table
+    parameters: pa.Table
+    weighings: pa.Table | None
+    timeseries: pa.Table | None
+    bands: tuple[bands.Partial, bands.Partial] | None
+
+
+def _draws(protocol: Protocol, idx: np.ndarray, n_days: int):
+    """Each animal's draws from its own stream, in this order: misfolding and weight factors, the
+    seed of its stochastic path (within-animal noise only), the scale noise of each weighing, its
+    age of non-ALS death (background mortality only; inf otherwise)."""
+    m = idx.size
+    noisy = protocol.within_animal_noise > 0
+    hazard = protocol.background_mortality_per_day
+    z, noise, other = np.empty((m, 2)), np.empty((m, n_days)), np.full(m, np.inf)
+    seeds = np.empty(m, np.int64) if noisy else None
+    for k, rng in enumerate(generators(protocol.seed, idx)):
+        if noisy:
+            z[k] = rng.standard_normal(2)
+            seeds[k] = rng.integers(2**62)
+            noise[k] = rng.standard_normal(n_days)
+        else:  # one call draws the same numbers as the two
+            both = rng.standard_normal(2 + n_days)
+            z[k], noise[k] = both[:2], both[2:]
+        if hazard > 0:
+            other[k] = rng.exponential(1.0 / hazard)
+    return z, seeds, noise, other
+
+
+def _strings(codes: np.ndarray, names) -> pa.Array:
+    """A string column from integer codes into ``names``."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(list(names), pa.string())) \
+        .dictionary_decode()
+
+
+def simulate_chunk(plan: Plan, animals: range | np.ndarray) -> Chunk:
+    """Simulate the animals with these indices and reduce them: their rows of every table and their
+    share of the group summaries."""
+    protocol = plan.protocol
+    idx = np.asarray(animals, dtype=np.int64)
+    g = np.searchsorted(plan.starts, idx, side="right") - 1
+    j = idx - plan.starts[g]
+    groups = protocol.groups
+    female = female_flags(j, np.array([grp.female_fraction for grp in groups])[g])
+    sex = female.astype(np.int64)
+    days = plan.grid[plan.i_weigh]
+    z, seeds, noise, other = _draws(protocol, idx, days.size)
+
+    base = prm.default_vector()
+    litter, litter_factor = idx, np.ones(idx.size)
+    if plan.litter_z is not None:
+        spec = protocol.litters
+        per_group = int(np.ceil(spec.size / len(groups)))
+        litter = j // per_group if spec.assignment == "litter_matched" else idx // spec.size
+        cv = spec.cv if spec.cv is not None else base[prm.IDX["litter_cv"]]
+        litter_factor = gt.lognormal_factors(plan.litter_z[litter], cv)
+    P = np.empty((idx.size, prm.N_PARAMS))
+    for gi in np.unique(g):
+        grp = groups[gi]
+        for si in (0, 1):
+            rows = (g == gi) & (sex == si)
+            if rows.any():
+                P[rows] = gt.cohort_vectors(base, grp.genotype, grp.background, SEXES[si], z[rows],
+                                            group_overrides(protocol, grp), grp.modifications, litter_factor[rows])
+    if seeds is not None:  # within-animal stochasticity (an SDE on misfolded SOD1)
+        P[:, prm.IDX["misfold_noise"]] = protocol.within_animal_noise
+
+    mod = None if plan.modulation is None else dataclasses.replace(plan.modulation, group=g)
+    sol = solve_cohort(P, plan.grid, modulation=mod, noise_seeds=seeds)
+    obs = sol.observables
+    weights = obs[:, plan.i_weigh, _BODY_WEIGHT] + P[:, prm.IDX["weighing_noise_g"]][:, None] * noise
+    ref_index = plan.ref_of[g, sex]
+    reads = ro.animal_readouts(plan.grid, obs, REPORTER_NAMES, sol.end_stage_age, days, weights, plan.ref_obs,
+                               ref_index)
+    other[other > protocol.duration_days] = np.nan
+
+    names = [grp.name for grp in groups]
+    animals_table = pa.table({
+        "animal": idx, "group": _strings(g, names),
+        "genotype": _strings(g, [grp.genotype for grp in groups]),
+        "background": _strings(g, [grp.background for grp in groups]), "sex": _strings(sex, SEXES),
+        "status": pa.array([STATUS_TEXT[s] for s in sol.status.tolist()], pa.string()),
+        "litter": np.asarray(litter, np.int64), "non_als_death_d": other, **reads})
+    parameters = pa.table({"animal": idx, **dict(zip(prm.NAMES, np.ascontiguousarray(P.T)))})
+    weighings = timeseries = partials = None
+    if plan.series == "all":
+        weighings, timeseries = _tidy(plan, idx, g, sex, obs, weights, ref_index, names)
+    if plan.series != "none":
+        ts, wt = bands.Partial.empty(plan.timeseries), bands.Partial.empty(plan.weighings)
+        bands.accumulate(plan.timeseries, ts, obs, g, time_index=plan.i_save, columns=_SOURCE, ref=plan.ref_obs,
+                         ref_index=ref_index, over_ref=_OVER_REF)
+        bands.accumulate(plan.weighings, wt, weights[:, :, None], g)
+        partials = (ts, wt)
+    return Chunk(animals_table, parameters, weighings, timeseries, partials)
+
+
+def _tidy(plan: Plan, idx, g, sex, obs, weights, ref_index, names) -> tuple[pa.Table, pa.Table]:
+    """Tidy weighings (float64, as measured) and time series (one row per animal and saved age until
+    end stage; reporters as float32) of a chunk."""
+    days = plan.grid[plan.i_weigh]
+    wa, wd = np.nonzero(~np.isnan(weights))
+    weighings = pa.table({"animal": idx[wa], "group": _strings(g[wa], names), "age_d": days[wd],
+                          "weight_g": weights[wa, wd]})
+    a, t = np.nonzero(~np.isnan(obs[:, plan.i_save, 0]))
+    at = plan.i_save[t]
+    columns = {"animal": idx[a], "group": _strings(g[a], names), "sex": _strings(sex[a], SEXES),
+               "age_d": plan.grid[at]}
+    for c, name in enumerate(REPORTER_NAMES):
+        columns[name] = obs[a, at, c].astype(np.float32)
+    for k in VS_WT:
+        c = REPORTER_NAMES.index(k)
+        columns[f"{k}_vs_wt"] = (obs[a, at, c] / plan.ref_obs[ref_index[a], at, c]).astype(np.float32)
+    return weighings, pa.table(columns)
