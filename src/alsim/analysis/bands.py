@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 QUANTILE_COLUMNS = tuple(f"q{round(100 * q):02d}" for q in QUANTILES)
@@ -120,42 +119,12 @@ def accumulate(layout: Layout, into: Partial, values: np.ndarray, group: np.ndar
     lo = layout.lo.ravel() if binned else np.zeros(1)
     inv = 1.0 / layout.width.ravel() if binned else np.zeros(1)
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
+    from ._kernels import accumulate as _accumulate  # compiled on first use: importing bands stays light
+
     _accumulate(np.ascontiguousarray(values, dtype=np.float64), np.asarray(group, np.int64),
                 np.asarray(t_idx, np.int64), np.asarray(src, np.int64), np.asarray(ratio, np.bool_),
                 np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), binned, lo, inv,
                 into.count.reshape(-1), into.sums.reshape(-1), into.vmin.reshape(-1), into.vmax.reshape(-1), hist)
-
-
-_AGE_BLOCK = 8  # ages per parallel task; an animal's values for them are adjacent in memory
-
-
-@njit(cache=True, parallel=True)
-def _accumulate(values, group, t_idx, src, ratio, ref, ref_index, binned, lo, inv, count, sums, vmin, vmax, hist):
-    """The statistics arrays are flat views of (groups, ages, columns) (and bins); one loop over the
-    animals per block of ages, so each animal's values are read in memory order."""
-    n_ages, n_cols = t_idx.shape[0], src.shape[0]
-    width = BINS + 2
-    for block in prange((n_ages + _AGE_BLOCK - 1) // _AGE_BLOCK):  # blocks of ages own their slots
-        for a in range(values.shape[0]):
-            r = ref_index[a]
-            for j in range(block * _AGE_BLOCK, min((block + 1) * _AGE_BLOCK, n_ages)):
-                t = t_idx[j]
-                base = (group[a] * n_ages + j) * n_cols
-                for c in range(n_cols):
-                    x = values[a, t, src[c]]
-                    if ratio[c]:
-                        x = x / ref[r, t, src[c]]
-                    if not np.isfinite(x):
-                        continue
-                    s = base + c
-                    count[s] += 1
-                    sums[2 * s] += x
-                    sums[2 * s + 1] += x * x
-                    vmin[s] = min(vmin[s], x)
-                    vmax[s] = max(vmax[s], x)
-                    if binned:
-                        b = (x - lo[s]) * inv[s]
-                        hist[s * width + (0 if b < 0.0 else (BINS + 1 if b >= BINS else 1 + int(b)))] += 1
 
 
 def table(layout: Layout, part: Partial) -> pd.DataFrame:

@@ -20,7 +20,6 @@ Everything here reads simulated trajectories; nothing re-simulates.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 ONSET_DROP = 0.10           # early disease: 10 % loss from peak weight
 ONSET_CONFIRM = ONSET_DROP  # a weight peak counts as onset once weight falls 10 % below it
@@ -93,28 +92,12 @@ def value_at(t: np.ndarray, series: np.ndarray, age: float) -> np.ndarray:
 def value_at_ages(t: np.ndarray, series: np.ndarray, ages: np.ndarray) -> np.ndarray:
     """Row i of ``series`` interpolated at ``ages[i]`` over its finite points (``np.interp``: the end
     values beyond them; NaN where ``ages`` is NaN or the row has no finite point)."""
+    from ._kernels import interp_rows  # compiled on first use: importing readouts stays light
+
     out = np.full(series.shape[0], np.nan)
-    _interp_rows(np.asarray(t, dtype=float), np.ascontiguousarray(series, dtype=float),
+    interp_rows(np.asarray(t, dtype=float), np.ascontiguousarray(series, dtype=float),
                  np.asarray(ages, dtype=float), out)
     return out
-
-
-@njit(cache=True)
-def _interp_rows(t, series, ages, out):
-    """``out[i] = np.interp(ages[i], t[m], series[i, m])`` with ``m`` the finite points of row i."""
-    tt = np.empty(t.size)
-    ss = np.empty(t.size)
-    for i in range(series.shape[0]):
-        if not np.isfinite(ages[i]):
-            continue
-        k = 0
-        for j in range(t.size):
-            if np.isfinite(series[i, j]):
-                tt[k] = t[j]
-                ss[k] = series[i, j]
-                k += 1
-        if k:
-            out[i] = np.interp(ages[i], tt[:k], ss[:k])
 
 
 # Ages at which the labs report counts (docs/science/calibration.md T2).

@@ -22,11 +22,12 @@ import pyarrow as pa
 from ..analysis import bands
 from .cohort import SEXES, Chunk, Plan, female_flags, make_plan, pilot_animals, simulate_chunk, with_bins
 from .culture import run_culture
+from . import limits
 from .distributed import map_ordered
 from .protocol import Protocol
 from .simulation import Simulation
 
-CHUNK = 2048  # animals per chunk: sets the memory a run holds (~0.2 MB per animal and 250 saved days)
+CHUNK = limits.CHUNK_ANIMALS  # animals per chunk: sets the memory a run holds (~0.2 MB per animal, 250 saved days)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
