@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .bands import BINS as _BINS
-
 
 @njit(cache=True)
 def interp_rows(t, series, ages, out):
@@ -31,11 +29,13 @@ _AGE_BLOCK = 8  # ages per parallel task; an animal's values for them are adjace
 
 
 @njit(cache=True, parallel=True)
-def accumulate(values, group, t_idx, src, ratio, ref, ref_index, binned, lo, inv, count, sums, vmin, vmax, hist):
-    """The statistics arrays are flat views of (groups, ages, columns) (and bins); one loop over the
-    animals per block of ages, so each animal's values are read in memory order."""
+def accumulate(values, group, t_idx, src, ratio, ref, ref_index, binned, n_bins, lo, inv, count, sums, vmin, vmax,
+               hist):
+    """``analysis.bands.accumulate``. The statistics arrays are flat views of (groups, ages, columns)
+    (and ``n_bins`` + 2 bins); one loop over the animals per block of ages, so each animal's values
+    are read in memory order."""
     n_ages, n_cols = t_idx.shape[0], src.shape[0]
-    width = _BINS + 2
+    width = n_bins + 2
     for block in prange((n_ages + _AGE_BLOCK - 1) // _AGE_BLOCK):  # blocks of ages own their slots
         for a in range(values.shape[0]):
             r = ref_index[a]
@@ -56,4 +56,4 @@ def accumulate(values, group, t_idx, src, ratio, ref, ref_index, binned, lo, inv
                     vmax[s] = max(vmax[s], x)
                     if binned:
                         b = (x - lo[s]) * inv[s]
-                        hist[s * width + (0 if b < 0.0 else (_BINS + 1 if b >= _BINS else 1 + int(b)))] += 1
+                        hist[s * width + (0 if b < 0.0 else (n_bins + 1 if b >= n_bins else 1 + int(b)))] += 1

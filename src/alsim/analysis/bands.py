@@ -123,7 +123,7 @@ def accumulate(layout: Layout, into: Partial, values: np.ndarray, group: np.ndar
 
     _accumulate(np.ascontiguousarray(values, dtype=np.float64), np.asarray(group, np.int64),
                 np.asarray(t_idx, np.int64), np.asarray(src, np.int64), np.asarray(ratio, np.bool_),
-                np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), binned, lo, inv,
+                np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), binned, BINS, lo, inv,
                 into.count.reshape(-1), into.sums.reshape(-1), into.vmin.reshape(-1), into.vmax.reshape(-1), hist)
 
 

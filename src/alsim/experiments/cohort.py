@@ -24,7 +24,7 @@ from ..biology import genotypes as gt
 from ..biology import parameters as prm
 from ..biology.model import REPORTER_NAMES
 from ..engines.meanfield import STATUS_TEXT, Modulation, solve_cohort
-from . import limits
+from .limits import series_mode
 from .protocol import Protocol
 from .simulation import group_overrides
 from .streams import generators
@@ -44,14 +44,6 @@ def female_flags(j: np.ndarray, female_fraction: np.ndarray | float) -> np.ndarr
     (females spread evenly through the group, floor(n f) of them; docs/protocols.md §9)."""
     f = np.asarray(female_fraction, dtype=float)
     return (np.floor((j + 1) * f + 1e-9) - np.floor(j * f + 1e-9)) == 1.0
-
-
-def series_mode(protocol: Protocol) -> str:
-    """What a run keeps of the time series: ``all``, ``summary`` or ``none`` (``auto``: all up to
-    ``limits.TIMESERIES_ALL_MAX_ANIMALS`` animals, a summary above)."""
-    if protocol.timeseries != "auto":
-        return protocol.timeseries
-    return "all" if protocol.n_animals <= limits.TIMESERIES_ALL_MAX_ANIMALS else "summary"
 
 
 def save_grid(protocol: Protocol) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -54,6 +54,14 @@ def size_text(n_bytes: float) -> str:
     raise AssertionError("unreachable")
 
 
+def series_mode(protocol) -> str:
+    """What a run keeps of the time series: ``all``, ``summary`` or ``none`` (``auto``: all up to
+    ``TIMESERIES_ALL_MAX_ANIMALS`` animals, a summary above)."""
+    if protocol.timeseries != "auto":
+        return protocol.timeseries
+    return "all" if protocol.n_animals <= TIMESERIES_ALL_MAX_ANIMALS else "summary"
+
+
 def time_points(protocol) -> tuple[int, int]:
     """(saved time points, points of the integration grid) of a run, without building either."""
     saved = math.floor(protocol.duration_days / protocol.save_every_days + 1e-9) + 1
@@ -68,8 +76,6 @@ def memory_estimate(protocol, save_every_days: float | None = None) -> int:
     the reporters, the states being fewer; twice again for the readouts' temporaries) and its tidy
     rows (series ``all``); the group summaries: moments per group, saved age and column, and with
     series ``summary`` their histograms (the total and one chunk's)."""
-    from .cohort import series_mode
-
     if save_every_days is not None:
         protocol = protocol.model_copy(update={"save_every_days": save_every_days})
     saved, grid = time_points(protocol)
@@ -92,8 +98,6 @@ def memory_estimate(protocol, save_every_days: float | None = None) -> int:
 def in_memory_estimate(protocol) -> int:
     """Bytes ``alsim.run`` holds: :func:`memory_estimate` plus every animal's parameters and, with
     series ``all``, every animal's tidy time series and weighings (twice while assembled)."""
-    from .cohort import series_mode
-
     saved, _ = time_points(protocol)
     n = protocol.n_animals
     total = memory_estimate(protocol) + 2 * 8 * n * (N_PARAMS + 1)

@@ -87,7 +87,7 @@ def run(protocol: Protocol, progress: Callable[[int, int], None] | None = None) 
     """Simulate every animal (or culture well) of ``protocol`` and compute the labs' readouts, in memory.
 
     The time series and weighings are tidy tables (series ``all``), group summaries (``summary``)
-    or empty (``none``); see ``cohort.series_mode``.
+    or empty (``none``); see ``limits.series_mode``.
     """
     if protocol.in_culture:
         return run_culture(protocol, progress)

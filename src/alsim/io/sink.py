@@ -3,8 +3,8 @@
 A run's tables arrive chunk by chunk. :class:`ParquetSink` buffers the pieces and writes row
 groups of exactly ``ROW_GROUP_ROWS`` rows (the last one shorter), so a file's bytes depend on its
 rows only, not on how they were chunked, nor on which process simulated them. Tables carry no
-pandas metadata: whether written from Arrow pieces during a run or from a DataFrame by
-``Result.save``, the same rows give the same file.
+pandas metadata and keep NaN as a value: whether written from Arrow pieces during a run or from a
+DataFrame by ``Result.save``, the same rows give the same file.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ ROW_GROUP_ROWS = 65_536  # rows per Parquet row group (a buffer of at most this 
 
 
 def arrow(frame: pd.DataFrame) -> pa.Table:
-    """A DataFrame as an Arrow table without pandas metadata (as the runner's pieces are)."""
-    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    """A DataFrame as an Arrow table as the runner builds its pieces: no pandas metadata, NaN kept as
+    a float value (not turned into a null)."""
+    return pa.table({str(c): pa.array(frame[c].to_numpy(), from_pandas=False) for c in frame.columns})
 
 
 class ParquetSink:
