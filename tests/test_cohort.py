@@ -68,18 +68,18 @@ def test_no_time_series_keeps_animals_and_survival_figures(tmp_path):
 
 def test_group_summaries_add_up_chunk_by_chunk():
     rng = np.random.default_rng(2)
-    values = rng.lognormal(0.0, 0.3, (900, 12, 2))
-    values[np.arange(12)[None, :] > rng.integers(3, 14, 900)[:, None]] = np.nan  # deaths
+    values = rng.lognormal(0.0, 0.3, (2, 900, 12))  # (columns, animals, ages)
+    values[:, np.arange(12)[None, :] > rng.integers(3, 14, 900)[:, None]] = np.nan  # deaths
     group = np.repeat([0, 1], [500, 400])
     layout = bands.Layout(("a", "b"), np.arange(12.0), ("x", "y"))
     pilot = bands.Partial.empty(layout)
-    bands.accumulate(layout, pilot, values[:bands.PILOT], group[:bands.PILOT])
+    bands.accumulate(layout, pilot, values[:, :bands.PILOT], group[:bands.PILOT])
     layout = layout.with_bins(pilot)
     whole, parts = bands.Partial.empty(layout), bands.Partial.empty(layout)
     bands.accumulate(layout, whole, values, group)
     for lo in range(0, 900, 97):
         part = bands.Partial.empty(layout)
-        bands.accumulate(layout, part, values[lo:lo + 97], group[lo:lo + 97])
+        bands.accumulate(layout, part, values[:, lo:lo + 97], group[lo:lo + 97])
         parts.add(part)
     for name in ("count", "vmin", "vmax", "hist"):
         assert np.array_equal(getattr(whole, name), getattr(parts, name))

@@ -25,35 +25,41 @@ def interp_rows(t, series, ages, out):
             out[i] = np.interp(ages[i], tt[:k], ss[:k])
 
 
-_AGE_BLOCK = 8  # ages per parallel task; an animal's values for them are adjacent in memory
+@njit(cache=True, parallel=True)
+def columns(values, src, ratio, ref, ref_index, out):
+    """``out[c, a, t] = values[a, t, src[c]]``, divided by ``ref[ref_index[a], t, src[c]]`` where
+    ``ratio[c]``: one pass over the animals, each animal's values read in memory order."""
+    for a in prange(values.shape[0]):
+        r = ref_index[a]
+        for t in range(values.shape[1]):
+            for c in range(src.shape[0]):
+                x = values[a, t, src[c]]
+                if ratio[c]:
+                    x = x / ref[r, t, src[c]]
+                out[c, a, t] = x
 
 
 @njit(cache=True, parallel=True)
-def accumulate(values, group, t_idx, src, ratio, ref, ref_index, binned, n_bins, lo, inv, count, sums, vmin, vmax,
-               hist):
-    """``analysis.bands.accumulate``. The statistics arrays are flat views of (groups, ages, columns)
-    (and ``n_bins`` + 2 bins); one loop over the animals per block of ages, so each animal's values
-    are read in memory order."""
-    n_ages, n_cols = t_idx.shape[0], src.shape[0]
+def accumulate(series, group, t_idx, binned, n_bins, lo, inv, count, sums, vmin, vmax, hist):
+    """``analysis.bands.accumulate``: ``series`` is (columns, animals, times); the statistics arrays
+    are flat views of (groups, columns, ages) (and ``n_bins`` + 2 bins). Columns run in parallel;
+    each animal's row of a column is read in order and its ages' slots are adjacent."""
+    n_cols, n_ages = series.shape[0], t_idx.shape[0]
     width = n_bins + 2
-    for block in prange((n_ages + _AGE_BLOCK - 1) // _AGE_BLOCK):  # blocks of ages own their slots
-        for a in range(values.shape[0]):
-            r = ref_index[a]
-            for j in range(block * _AGE_BLOCK, min((block + 1) * _AGE_BLOCK, n_ages)):
-                t = t_idx[j]
-                base = (group[a] * n_ages + j) * n_cols
-                for c in range(n_cols):
-                    x = values[a, t, src[c]]
-                    if ratio[c]:
-                        x = x / ref[r, t, src[c]]
-                    if not np.isfinite(x):
-                        continue
-                    s = base + c
-                    count[s] += 1
-                    sums[2 * s] += x
-                    sums[2 * s + 1] += x * x
-                    vmin[s] = min(vmin[s], x)
-                    vmax[s] = max(vmax[s], x)
-                    if binned:
-                        b = (x - lo[s]) * inv[s]
-                        hist[s * width + (0 if b < 0.0 else (n_bins + 1 if b >= n_bins else 1 + int(b)))] += 1
+    for c in prange(n_cols):
+        for a in range(series.shape[1]):
+            row = series[c, a]
+            base = (group[a] * n_cols + c) * n_ages
+            for j in range(n_ages):
+                x = row[t_idx[j]]
+                if not np.isfinite(x):
+                    continue
+                s = base + j
+                count[s] += 1
+                sums[2 * s] += x
+                sums[2 * s + 1] += x * x
+                vmin[s] = min(vmin[s], x)
+                vmax[s] = max(vmax[s], x)
+                if binned:
+                    b = (x - lo[s]) * inv[s]
+                    hist[s * width + (0 if b < 0.0 else (n_bins + 1 if b >= n_bins else 1 + int(b)))] += 1

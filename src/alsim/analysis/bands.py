@@ -6,7 +6,8 @@ for each group, age and column (a reporter, a reporter over its wild-type refere
 weighed body weight), the number of animals with a value, their mean, SD, minimum, maximum and
 quantiles. Chunks of animals are reduced where they are simulated (in this process or on a Dask
 worker) into a :class:`Partial`, and partials are added up; nothing needs the whole cohort's
-time series at once.
+time series at once. A chunk's values come as one animal-by-time matrix per column
+(:func:`columns`), so the compiled reduction reads them in memory order.
 
 - counts, minima, maxima and histograms are integers or order statistics: they do not depend on
   how the cohort is split into chunks, bit for bit; sums and sums of squares (hence mean and SD)
@@ -39,7 +40,7 @@ WIDEN = 0.25        # the pilot range is widened by this share of itself on each
 @dataclass(frozen=True)
 class Layout:
     """What is summarised: ``groups`` (names, in protocol order), ``ages`` [day] and ``columns``;
-    with ``lo``/``width`` ((groups, ages, columns) left edge and width of the equal bins) the
+    with ``lo``/``width`` ((groups, columns, ages) left edge and width of the equal bins) the
     summary has quantiles, without them moments only."""
 
     groups: tuple[str, ...]
@@ -50,8 +51,8 @@ class Layout:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        """(groups, ages, columns)."""
-        return len(self.groups), len(self.ages), len(self.columns)
+        """(groups, columns, ages): the shape of every per-slot statistic."""
+        return len(self.groups), len(self.columns), len(self.ages)
 
     def with_bins(self, pilot: "Partial") -> "Layout":
         """This layout with the bins set from a pilot's minimum and maximum: the pilot range widened
@@ -59,7 +60,7 @@ class Layout:
         the range of the group's column over all ages, else of the column over all groups."""
         lo, hi = pilot.vmin.copy(), pilot.vmax.copy()
         with np.errstate(all="ignore"):
-            for axes in ((1,), (0, 1)):
+            for axes in ((2,), (0, 2)):  # the group's column over all ages, then the column
                 fill = ~np.isfinite(lo)
                 lo = np.where(fill, np.nanmin(pilot.vmin, axis=axes, keepdims=True), lo)
                 hi = np.where(fill, np.nanmax(pilot.vmax, axis=axes, keepdims=True), hi)
@@ -101,30 +102,34 @@ class Partial:
             self.hist += other.hist
 
 
-def accumulate(layout: Layout, into: Partial, values: np.ndarray, group: np.ndarray, *,
-               time_index: np.ndarray | None = None, columns: np.ndarray | None = None,
-               ref: np.ndarray | None = None, ref_index: np.ndarray | None = None,
-               over_ref: np.ndarray | None = None) -> None:
-    """Add animals to ``into``: ``values`` (animals, times, k) with NaN where an animal has no value
-    (dead, failed), ``group`` the layout group of each animal. Age j of the layout is time
-    ``time_index[j]`` of ``values`` (default: the same index) and column c is ``values[..., columns[c]]``
-    (default: c), divided by ``ref[ref_index[animal], time, columns[c]]`` where ``over_ref[c]``."""
-    n_ages, n_cols = len(layout.ages), len(layout.columns)
-    t_idx = np.arange(n_ages) if time_index is None else time_index
-    src = np.arange(n_cols) if columns is None else columns
-    ratio = np.zeros(n_cols, np.bool_) if over_ref is None else over_ref
-    if ref is None:
-        ref, ref_index = np.ones((1, 1, 1)), np.zeros(len(values), np.int64)
+def columns(values: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndarray,
+            ref_index: np.ndarray) -> np.ndarray:
+    """(columns, animals, times) array of ``values`` (animals, times, k): column c is
+    ``values[..., src[c]]``, divided by ``ref[ref_index[animal], time, src[c]]`` where ``ratio[c]``
+    (the layout :func:`accumulate` reads; each column an animal-by-time matrix)."""
+    from ._kernels import columns as _columns  # compiled on first use: importing bands stays light
+
+    out = np.empty((len(src), values.shape[0], values.shape[1]))
+    _columns(np.ascontiguousarray(values, dtype=np.float64), np.asarray(src, np.int64), np.asarray(ratio, np.bool_),
+             np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), out)
+    return out
+
+
+def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndarray,
+               time_index: np.ndarray | None = None) -> None:
+    """Add animals to ``into``: ``series`` (columns, animals, times) with NaN where an animal has no
+    value (dead, failed), ``group`` the layout group of each animal; age j of the layout is time
+    ``time_index[j]`` (default: j)."""
+    from ._kernels import accumulate as _accumulate  # compiled on first use: importing bands stays light
+
+    t_idx = np.arange(len(layout.ages)) if time_index is None else time_index
     binned = layout.lo is not None
     lo = layout.lo.ravel() if binned else np.zeros(1)
     inv = 1.0 / layout.width.ravel() if binned else np.zeros(1)
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
-    from ._kernels import accumulate as _accumulate  # compiled on first use: importing bands stays light
-
-    _accumulate(np.ascontiguousarray(values, dtype=np.float64), np.asarray(group, np.int64),
-                np.asarray(t_idx, np.int64), np.asarray(src, np.int64), np.asarray(ratio, np.bool_),
-                np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), binned, BINS, lo, inv,
-                into.count.reshape(-1), into.sums.reshape(-1), into.vmin.reshape(-1), into.vmax.reshape(-1), hist)
+    _accumulate(np.ascontiguousarray(series, dtype=np.float64), np.asarray(group, np.int64),
+                np.asarray(t_idx, np.int64), binned, BINS, lo, inv, into.count.reshape(-1), into.sums.reshape(-1),
+                into.vmin.reshape(-1), into.vmax.reshape(-1), hist)
 
 
 def table(layout: Layout, part: Partial) -> pd.DataFrame:
@@ -143,12 +148,14 @@ def table(layout: Layout, part: Partial) -> pd.DataFrame:
         qs, resolution = _quantiles(layout, part)
         cols.update(zip(QUANTILE_COLUMNS, qs))
         cols["q_resolution"] = resolution
-    g, j, c = np.indices(layout.shape).reshape(3, -1)
-    keep = part.count.ravel() > 0
+    g, c, j = np.indices(layout.shape).reshape(3, -1)
+    order = np.lexsort((c, j, g))  # rows by group, age, column
+    g, c, j = g[order], c[order], j[order]
+    keep = part.count.ravel()[order] > 0
     out = pd.DataFrame({"group": np.asarray(layout.groups, dtype=object)[g[keep]],
                         "age_d": np.asarray(layout.ages, dtype=float)[j[keep]],
                         "reporter": np.asarray(layout.columns, dtype=object)[c[keep]],
-                        **{k: np.asarray(v).ravel()[keep] for k, v in cols.items()}})
+                        **{k: np.asarray(v).ravel()[order][keep] for k, v in cols.items()}})
     return out
 
 

@@ -120,7 +120,7 @@ WELL_READOUT_COLUMNS = ("mn_survival_vs_control", "interneuron_survival_vs_contr
 
 
 def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs, ref_index=None):
-    """Per-animal readouts as a dict of equal-length arrays.
+    """Per-animal readouts as a dict of equal-length arrays (:func:`readouts` of a reporter array).
 
     t: save grid [day]; obs: (animals, times, observables); end_stage: ages of
     loss of righting reflex (NaN if not reached); weigh_days / weights: the
@@ -131,12 +131,26 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs, 
     col = {n: i for i, n in enumerate(obs_names)}
     refs = np.arange(obs.shape[0]) if ref_index is None else np.asarray(ref_index)
 
-    def vs_wt(name: str) -> np.ndarray:
-        """(animals, times) ratio of a reporter to each animal's reference (the reference rows
-        gathered per reporter, not the whole reference array per animal)."""
-        k = col[name]
-        return obs[:, :, k] / ref_obs[:, :, k][refs]
+    def column(name: str) -> np.ndarray:
+        if name.endswith(VS_WT_SUFFIX):
+            k = col[name.removesuffix(VS_WT_SUFFIX)]
+            return obs[:, :, k] / ref_obs[:, :, k][refs]
+        return obs[:, :, col[name]]
 
+    return readouts(t, column, end_stage, weigh_days, weights)
+
+
+VS_WT_SUFFIX = "_vs_wt"  # a reporter over the animal's matched wild-type reference
+
+
+def readouts(t, column, end_stage, weigh_days, weights):
+    """Per-animal readouts as a dict of equal-length arrays.
+
+    t: save grid [day]; ``column(name)``: (animals, times) values of a reporter, or with the
+    suffix ``_vs_wt`` of the reporter over each animal's matched wild-type reference; end_stage:
+    ages of loss of righting reflex (NaN if not reached); weigh_days / weights: the twice-weekly
+    weighings (animals, weighings).
+    """
     onset, early = weight_onset(weigh_days, weights)
     # A peak is an onset only once the weight has turned down (or the animal reached end stage):
     # a healthy animal's heaviest weighing is not an onset.
@@ -152,19 +166,19 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs, 
         "late_phase_d": end_stage - early,
         "peak_weight_g": np.where(np.isfinite(peak), peak, np.nan),
     }
-    alpha = vs_wt("alpha_mn_surviving")
+    alpha = column("alpha_mn_surviving_vs_wt")
     for a in MN_LOSS_AGES:
         out[f"alpha_mn_loss_{int(a)}d"] = 1.0 - value_at(t, alpha, a)
     out["alpha_mn_loss_end_stage"] = 1.0 - value_at_ages(t, alpha, end_stage)
-    umn = vs_wt("umn_surviving")
+    umn = column("umn_surviving_vs_wt")
     out[f"corticospinal_loss_{int(UMN_LOSS_AGE)}d"] = 1.0 - value_at(t, umn, UMN_LOSS_AGE)
     for k in ("ff", "fr", "s"):
-        inn = obs[:, :, col[f"innervated_{k}"]]
+        inn = column(f"innervated_{k}")
         out[f"denervation_onset_{k}_d"] = first_crossing(t, inn, 1.0 - DENERVATION_ONSET, above=False)
         out[f"innervated_{k}_end_stage"] = value_at_ages(t, inn, end_stage)
     out["alpha_mn_loss_onset_d"] = first_crossing(t, 1.0 - alpha, MN_LOSS_ONSET, above=True)
     for name, key in (("microgliosis", "microgliosis_index"), ("astrogliosis", "astrogliosis_index")):
-        ratio = vs_wt(key)
+        ratio = column(f"{key}_vs_wt")
         out[f"{name}_onset_d"] = first_crossing(t, ratio, GLIOSIS_FOLD, above=True)
         filled = np.where(np.isnan(ratio), -np.inf, ratio)
         out[f"{name}_peak_d"] = np.where(np.isfinite(filled).any(axis=1), t[np.argmax(filled, axis=1)], np.nan)
@@ -172,9 +186,9 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs, 
         type1 = np.zeros(len(ages))
         type2 = np.zeros(len(ages))
         for k in ("tnf_pgml", "il1b_pgml"):
-            type1 += value_at_ages(t, vs_wt(k), ages) / 2
+            type1 += value_at_ages(t, column(f"{k}_vs_wt"), ages) / 2
         for k in ("il4_pgml", "il10_pgml"):
-            type2 += value_at_ages(t, vs_wt(k), ages) / 2
+            type2 += value_at_ages(t, column(f"{k}_vs_wt"), ages) / 2
         out[f"type1_fold_{stage}"] = type1
         out[f"type2_fold_{stage}"] = type2
     return out

@@ -32,7 +32,7 @@ from .streams import generators
 # Reporters also given relative to the matched wild-type reference in the time series.
 VS_WT = ("alpha_mn_surviving", "umn_surviving", "microgliosis_index", "astrogliosis_index", "tnf_pgml",
          "il1b_pgml", "mcp1_pgml", "il10_pgml", "il4_pgml")
-SERIES_COLUMNS = (*REPORTER_NAMES, *(f"{k}_vs_wt" for k in VS_WT))
+SERIES_COLUMNS = (*REPORTER_NAMES, *(f"{k}{ro.VS_WT_SUFFIX}" for k in VS_WT))
 _SOURCE = np.array([*range(len(REPORTER_NAMES)), *(REPORTER_NAMES.index(k) for k in VS_WT)])
 _OVER_REF = np.arange(len(SERIES_COLUMNS)) >= len(REPORTER_NAMES)
 _BODY_WEIGHT = REPORTER_NAMES.index("body_weight_g")
@@ -233,27 +233,34 @@ def _strings(codes: np.ndarray, names) -> pa.Array:
         .dictionary_decode()
 
 
-def simulate_chunk(plan: Plan, animals: range | np.ndarray) -> Chunk:
-    """Simulate the animals with these indices and reduce them: their rows of every table and their
-    share of the group summaries."""
+@dataclass(frozen=True)
+class Animals:
+    """A chunk's animals before simulation: index, group, sex (0 male, 1 female), litter, parameter
+    vectors ``P``, drugs and ablation, stochastic-path seeds (None without within-animal noise), the
+    scale noise of each weighing and the age of non-ALS death (inf: none drawn)."""
+
+    idx: np.ndarray
+    group: np.ndarray
+    sex: np.ndarray
+    litter: np.ndarray
+    P: np.ndarray
+    modulation: Modulation | None
+    seeds: np.ndarray | None
+    noise: np.ndarray
+    other_death: np.ndarray
+
+
+def chunk_animals(plan: Plan, animals: range | np.ndarray) -> Animals:
+    """Design, draws and parameter vectors of the animals with these indices."""
     protocol = plan.protocol
     idx = np.asarray(animals, dtype=np.int64)
     g = np.searchsorted(plan.starts, idx, side="right") - 1
     j = idx - plan.starts[g]
     groups = protocol.groups
-    female = female_flags(j, np.array([grp.female_fraction for grp in groups])[g])
-    sex = female.astype(np.int64)
-    days = plan.grid[plan.i_weigh]
-    z, seeds, noise, other = _draws(protocol, idx, days.size)
-
+    sex = female_flags(j, np.array([grp.female_fraction for grp in groups])[g]).astype(np.int64)
+    z, seeds, noise, other = _draws(protocol, idx, plan.i_weigh.size)
     base = prm.default_vector()
-    litter, litter_factor = idx, np.ones(idx.size)
-    if plan.litter_z is not None:
-        spec = protocol.litters
-        per_group = int(np.ceil(spec.size / len(groups)))
-        litter = j // per_group if spec.assignment == "litter_matched" else idx // spec.size
-        cv = spec.cv if spec.cv is not None else base[prm.IDX["litter_cv"]]
-        litter_factor = gt.lognormal_factors(plan.litter_z[litter], cv)
+    litter, litter_factor = _litters(plan, idx, j, base)
     P = np.empty((idx.size, prm.N_PARAMS))
     for gi in np.unique(g):
         grp = groups[gi]
@@ -264,50 +271,74 @@ def simulate_chunk(plan: Plan, animals: range | np.ndarray) -> Chunk:
                                             group_overrides(protocol, grp), grp.modifications, litter_factor[rows])
     if seeds is not None:  # within-animal stochasticity (an SDE on misfolded SOD1)
         P[:, prm.IDX["misfold_noise"]] = protocol.within_animal_noise
-
     mod = None if plan.modulation is None else dataclasses.replace(plan.modulation, group=g)
-    sol = solve_cohort(P, plan.grid, modulation=mod, noise_seeds=seeds)
-    obs = sol.observables
-    weights = obs[:, plan.i_weigh, _BODY_WEIGHT] + P[:, prm.IDX["weighing_noise_g"]][:, None] * noise
-    ref_index = plan.ref_of[g, sex]
-    reads = ro.animal_readouts(plan.grid, obs, REPORTER_NAMES, sol.end_stage_age, days, weights, plan.ref_obs,
-                               ref_index)
-    other[other > protocol.duration_days] = np.nan
+    return Animals(idx, g, sex, litter, P, mod, seeds, noise, other)
 
+
+def _litters(plan: Plan, idx: np.ndarray, j: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Litter of each animal and its litter factor on the misfolding rates.
+
+    ``litter_matched`` splits every litter across the groups (animal j of each group in
+    litter j // ceil(size / groups)); ``random`` fills litters with consecutive animals of
+    the design, so each group comes from its own litters. Without litters each animal is its own
+    (factor 1).
+    """
+    spec = plan.protocol.litters
+    if spec is None:
+        return idx, np.ones(idx.size)
+    per_group = int(np.ceil(spec.size / len(plan.protocol.groups)))
+    litter = j // per_group if spec.assignment == "litter_matched" else idx // spec.size
+    cv = spec.cv if spec.cv is not None else base[prm.IDX["litter_cv"]]
+    return litter, gt.lognormal_factors(plan.litter_z[litter], cv)
+
+
+def simulate_chunk(plan: Plan, animals: range | np.ndarray) -> Chunk:
+    """Simulate the animals with these indices and reduce them: their rows of every table and their
+    share of the group summaries."""
+    protocol = plan.protocol
+    a = chunk_animals(plan, animals)
+    idx, g, sex = a.idx, a.group, a.sex
+    days = plan.grid[plan.i_weigh]
+    sol = solve_cohort(a.P, plan.grid, modulation=a.modulation, noise_seeds=a.seeds)
+    end_stage, status = sol.end_stage_age, sol.status
+    # every reporter and ratio as an animal-by-time matrix, read by the readouts and the summaries
+    series = bands.columns(sol.observables, _SOURCE, _OVER_REF, plan.ref_obs, plan.ref_of[g, sex])
+    del sol  # states and reporters of the chunk: the largest arrays a run holds
+    weights = series[_BODY_WEIGHT][:, plan.i_weigh] + a.P[:, prm.IDX["weighing_noise_g"]][:, None] * a.noise
+    reads = ro.readouts(plan.grid, lambda name: series[SERIES_COLUMNS.index(name)], end_stage, days, weights)
+    other = np.where(a.other_death > protocol.duration_days, np.nan, a.other_death)
+
+    groups = protocol.groups
     names = [grp.name for grp in groups]
     animals_table = pa.table({
         "animal": idx, "group": _strings(g, names),
         "genotype": _strings(g, [grp.genotype for grp in groups]),
         "background": _strings(g, [grp.background for grp in groups]), "sex": _strings(sex, SEXES),
-        "status": pa.array([STATUS_TEXT[s] for s in sol.status.tolist()], pa.string()),
-        "litter": np.asarray(litter, np.int64), "non_als_death_d": other, **reads})
-    parameters = pa.table({"animal": idx, **dict(zip(prm.NAMES, np.ascontiguousarray(P.T)))})
+        "status": pa.array([STATUS_TEXT[s] for s in status.tolist()], pa.string()),
+        "litter": np.asarray(a.litter, np.int64), "non_als_death_d": other, **reads})
+    parameters = pa.table({"animal": idx, **dict(zip(prm.NAMES, np.ascontiguousarray(a.P.T)))})
     weighings = timeseries = partials = None
     if plan.series == "all":
-        weighings, timeseries = _tidy(plan, idx, g, sex, obs, weights, ref_index, names)
+        weighings, timeseries = _tidy(plan, idx, g, sex, series, weights, names)
     if plan.series != "none":
         ts, wt = bands.Partial.empty(plan.timeseries), bands.Partial.empty(plan.weighings)
-        bands.accumulate(plan.timeseries, ts, obs, g, time_index=plan.i_save, columns=_SOURCE, ref=plan.ref_obs,
-                         ref_index=ref_index, over_ref=_OVER_REF)
-        bands.accumulate(plan.weighings, wt, weights[:, :, None], g)
+        bands.accumulate(plan.timeseries, ts, series, g, time_index=plan.i_save)
+        bands.accumulate(plan.weighings, wt, weights[None], g)
         partials = (ts, wt)
     return Chunk(animals_table, parameters, weighings, timeseries, partials)
 
 
-def _tidy(plan: Plan, idx, g, sex, obs, weights, ref_index, names) -> tuple[pa.Table, pa.Table]:
+def _tidy(plan: Plan, idx, g, sex, series, weights, names) -> tuple[pa.Table, pa.Table]:
     """Tidy weighings (float64, as measured) and time series (one row per animal and saved age until
-    end stage; reporters as float32) of a chunk."""
+    end stage; reporters and ratios as float32) of a chunk."""
     days = plan.grid[plan.i_weigh]
     wa, wd = np.nonzero(~np.isnan(weights))
     weighings = pa.table({"animal": idx[wa], "group": _strings(g[wa], names), "age_d": days[wd],
                           "weight_g": weights[wa, wd]})
-    a, t = np.nonzero(~np.isnan(obs[:, plan.i_save, 0]))
+    a, t = np.nonzero(~np.isnan(series[0][:, plan.i_save]))
     at = plan.i_save[t]
     columns = {"animal": idx[a], "group": _strings(g[a], names), "sex": _strings(sex[a], SEXES),
                "age_d": plan.grid[at]}
-    for c, name in enumerate(REPORTER_NAMES):
-        columns[name] = obs[a, at, c].astype(np.float32)
-    for k in VS_WT:
-        c = REPORTER_NAMES.index(k)
-        columns[f"{k}_vs_wt"] = (obs[a, at, c] / plan.ref_obs[ref_index[a], at, c]).astype(np.float32)
+    for c, name in enumerate(SERIES_COLUMNS):
+        columns[name] = series[c][a, at].astype(np.float32)
     return weighings, pa.table(columns)

@@ -252,13 +252,14 @@ def publishing(out: Path, overwrite: bool = False) -> Iterator[Path]:
 
 
 TABLES = ("animals", "timeseries", "weighings", "parameters")
-
+CSV_MAX_ANIMALS = 20_000  # animals.csv (a spreadsheet copy of animals.parquet) up to this many animals
 
 def write_tables(result, folder: Path) -> None:
     """Per-animal readouts, time series (tidy or summary), weighings, parameters, protocol and manifest
     of a result held in memory (the same bytes a streamed run writes for the same rows)."""
     folder = Path(folder)
-    CsvSink(folder / "animals.csv").append(result.animals)
+    if len(result.animals) <= CSV_MAX_ANIMALS:
+        CsvSink(folder / "animals.csv").append(result.animals)
     for name in TABLES:
         write_parquet(getattr(result, name), folder / f"{name}.parquet")
     write_provenance(folder, result.protocol, result.wall_time_s, result.animals)

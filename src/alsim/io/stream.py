@@ -1,7 +1,8 @@
 """A run folder written chunk by chunk: what ``alsim run`` does, in memory bounded by the chunk size.
 
 Each chunk of animals (simulated here or on Dask workers, ``experiments.runner.simulate``) is
-appended to the run's tables as it arrives, in animal order: ``animals.parquet``/``.csv`` and
+appended to the run's tables as it arrives, in animal order: ``animals.parquet`` (and
+``animals.csv`` up to ``CSV_MAX_ANIMALS`` animals: pandas formats 10^5 rows in ~10 s) and
 ``parameters.parquet``, and with series ``all`` the tidy ``timeseries.parquet`` and
 ``weighings.parquet``. What stays in memory is one row per animal (the per-animal table, for the
 statistics, figures and summary), the group summaries of the time series and weighings (which
@@ -23,15 +24,15 @@ from ..analysis import bands
 from ..experiments.protocol import Protocol
 from ..experiments.runner import Progress, run, simulate
 from .sink import CsvSink, ParquetSink, write_parquet
-from .store import publishing, write_analyses, write_provenance, write_run
+from .store import CSV_MAX_ANIMALS, publishing, write_analyses, write_provenance, write_run
 
 
 class _ChunkWriter:
     """Appends each chunk to the run's tables and keeps the per-animal rows."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, csv: bool):
         self.folder = folder
-        self.csv = CsvSink(folder / "animals.csv")
+        self.csv = CsvSink(folder / "animals.csv") if csv else None
         self.sinks = {name: ParquetSink(folder / f"{name}.parquet")
                       for name in ("animals", "parameters", "weighings", "timeseries")}
         self.animals: list[pa.Table] = []
@@ -42,7 +43,8 @@ class _ChunkWriter:
             table = getattr(chunk, name)
             if table is not None:
                 sink.append(table)
-        self.csv.append(chunk.animals.to_pandas())
+        if self.csv is not None:
+            self.csv.append(chunk.animals.to_pandas())
         self.animals.append(chunk.animals)
         self.thresholds.append(chunk.parameters.column("righting_threshold").to_numpy())
 
@@ -70,7 +72,7 @@ def stream_run(protocol: Protocol, out: Path, *, overwrite: bool = False, client
     with publishing(Path(out), overwrite) as tmp:
         if protocol.in_culture:  # wells are few: simulated in memory
             return write_run(run(protocol), tmp)
-        writer = _ChunkWriter(tmp)
+        writer = _ChunkWriter(tmp, csv=protocol.n_animals <= CSV_MAX_ANIMALS)
         summaries = simulate(protocol, writer, chunk_size=chunk_size, client=client, progress=progress)
         animals = writer.close(summaries)
         write_provenance(tmp, protocol, time.perf_counter() - start, animals)
