@@ -35,6 +35,7 @@ MOMENT_COLUMNS = ("n", "mean", "sd", "min", "max")
 BINS = 256          # equal bins between the widened pilot range (plus one below, one above)
 PILOT = 128         # animals per group whose range sets the bins
 WIDEN = 0.25        # the pilot range is widened by this share of itself on each side
+_PLANE_PAD = 24     # float64 values between the column planes of :func:`columns`
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ def columns(values: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndar
     (the layout :func:`accumulate` reads; each column an animal-by-time matrix)."""
     from ._kernels import columns as _columns  # compiled on first use: importing bands stays light
 
-    out = np.empty((len(src), values.shape[0], values.shape[1]))
+    # planes a multiple of 4 KiB apart would all fall on the same cache sets: pad each
+    size = values.shape[0] * values.shape[1]
+    out = np.empty((len(src), size + _PLANE_PAD))[:, :size].reshape(len(src), values.shape[0], values.shape[1])
     _columns(np.ascontiguousarray(values, dtype=np.float64), np.asarray(src, np.int64), np.asarray(ratio, np.bool_),
              np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), out)
     return out
