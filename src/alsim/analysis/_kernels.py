@@ -40,17 +40,18 @@ def columns(values, src, ratio, ref, ref_index, out):
 
 
 @njit(cache=True, parallel=True)
-def accumulate(series, group, t_idx, binned, n_bins, lo, inv, count, sums, vmin, vmax, hist):
-    """``analysis.bands.accumulate``: ``series`` is (columns, animals, times); the statistics arrays
-    are flat views of (groups, columns, ages) (and ``n_bins`` + 2 bins). Columns run in parallel;
-    each animal's row of a column is read in order and its ages' slots are adjacent."""
+def accumulate(series, group, t_idx, ages, binned, n_bins, lo, inv, count, sums, vmin, vmax, hist):
+    """``analysis.bands.accumulate``: ``series`` is (columns, animals, times), animal a has values at
+    its first ``ages[a]`` ages only; the statistics arrays are flat views of (groups, columns, ages)
+    (and ``n_bins`` + 2 bins). Columns run in parallel; each animal's row of a column is read in
+    order and its ages' slots are adjacent."""
     n_cols, n_ages = series.shape[0], t_idx.shape[0]
     width = n_bins + 2
     for c in prange(n_cols):
         for a in range(series.shape[1]):
             row = series[c, a]
             base = (group[a] * n_cols + c) * n_ages
-            for j in range(n_ages):
+            for j in range(ages[a]):
                 x = row[t_idx[j]]
                 if not np.isfinite(x):
                     continue

@@ -103,6 +103,12 @@ class Partial:
             self.hist += other.hist
 
 
+def alive_ages(first: np.ndarray) -> np.ndarray:
+    """Per row of ``first`` (animals, ages), the number of values before its first NaN."""
+    missing = np.isnan(first)
+    return np.where(missing.any(axis=1), missing.argmax(axis=1), first.shape[1])
+
+
 def columns(values: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndarray,
             ref_index: np.ndarray) -> np.ndarray:
     """(columns, animals, times) array of ``values`` (animals, times, k): column c is
@@ -119,10 +125,11 @@ def columns(values: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndar
 
 
 def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndarray,
-               time_index: np.ndarray | None = None) -> None:
+               time_index: np.ndarray | None = None, alive: np.ndarray | None = None) -> None:
     """Add animals to ``into``: ``series`` (columns, animals, times) with NaN where an animal has no
     value (dead, failed), ``group`` the layout group of each animal; age j of the layout is time
-    ``time_index[j]`` (default: j)."""
+    ``time_index[j]`` (default: j). ``alive`` (optional) is the number of layout ages each animal
+    has values for, all at the start (the rest are NaN and not read)."""
     from ._kernels import accumulate as _accumulate  # compiled on first use: importing bands stays light
 
     t_idx = np.arange(len(layout.ages)) if time_index is None else time_index
@@ -130,8 +137,9 @@ def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndar
     lo = layout.lo.ravel() if binned else np.zeros(1)
     inv = 1.0 / layout.width.ravel() if binned else np.zeros(1)
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
+    ages = np.full(len(group), len(t_idx), np.int64) if alive is None else np.asarray(alive, np.int64)
     _accumulate(np.ascontiguousarray(series, dtype=np.float64), np.asarray(group, np.int64),
-                np.asarray(t_idx, np.int64), binned, BINS, lo, inv, into.count.reshape(-1), into.sums.reshape(-1),
+                np.asarray(t_idx, np.int64), ages, binned, BINS, lo, inv, into.count.reshape(-1), into.sums.reshape(-1),
                 into.vmin.reshape(-1), into.vmax.reshape(-1), hist)
 
 

@@ -322,8 +322,10 @@ def simulate_chunk(plan: Plan, animals: range | np.ndarray) -> Chunk:
         weighings, timeseries = _tidy(plan, idx, g, sex, series, weights, names)
     if plan.series != "none":
         ts, wt = bands.Partial.empty(plan.timeseries), bands.Partial.empty(plan.weighings)
-        bands.accumulate(plan.timeseries, ts, series, g, time_index=plan.i_save)
-        bands.accumulate(plan.weighings, wt, weights[None], g)
+        # an animal's reporters are NaN from end stage on (all of them when its integration failed)
+        bands.accumulate(plan.timeseries, ts, series, g, time_index=plan.i_save,
+                         alive=bands.alive_ages(series[0][:, plan.i_save]))
+        bands.accumulate(plan.weighings, wt, weights[None], g, alive=bands.alive_ages(weights))
         partials = (ts, wt)
     return Chunk(animals_table, parameters, weighings, timeseries, partials)
 
