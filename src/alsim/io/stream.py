@@ -46,7 +46,8 @@ class _ChunkWriter:
         if self.csv is not None:
             self.csv.append(chunk.animals.to_pandas())
         self.animals.append(chunk.animals)
-        self.thresholds.append(chunk.parameters.column("righting_threshold").to_numpy())
+        # a copy: a view would keep the chunk's whole parameter matrix alive
+        self.thresholds.append(chunk.parameters.column("righting_threshold").to_numpy().copy())
 
     def close(self, summaries) -> pd.DataFrame:
         """Close the files (with series ``summary`` or ``none``, write the summaries, or empty
@@ -57,9 +58,9 @@ class _ChunkWriter:
             if not (self.folder / f"{name}.parquet").exists():
                 write_parquet(getattr(summaries, name) if summaries is not None else bands.empty_table(),
                               self.folder / f"{name}.parquet")
-        animals = pa.concat_tables(self.animals).to_pandas()
+        table = pa.concat_tables(self.animals)
         self.animals = []
-        return animals
+        return table.to_pandas(self_destruct=True)  # each column's Arrow memory freed once converted
 
 
 def stream_run(protocol: Protocol, out: Path, *, overwrite: bool = False, client=None,
