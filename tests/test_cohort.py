@@ -48,6 +48,12 @@ def test_summary_runs_store_group_quantiles(tmp_path):
     back = alsim.read_run(out)
     assert bands.is_summary(back.timeseries) and bands.is_summary(back.weighings)
     pd.testing.assert_frame_equal(back.animals, tidy.animals)
+    # every (group, age, column) counts exactly the animals with a value there (alive, not failed)
+    for summary, table in ((back.timeseries, tidy.timeseries), (back.weighings, tidy.weighings)):
+        cols = summary.reporter.unique()
+        exact = table.groupby(["group", "age_d"])[list(cols)].count().stack()
+        n = summary.set_index(["group", "age_d", "reporter"]).n.reindex(exact.index, fill_value=0)
+        assert (n.to_numpy() == exact.to_numpy()).all()
     ts = back.timeseries.set_index(["group", "age_d", "reporter"])
     for (group, age, col), row in ts.sample(200, random_state=0).iterrows():
         x = tidy.timeseries.loc[(tidy.timeseries.group == group) & (tidy.timeseries.age_d == age), col]

@@ -105,6 +105,8 @@ class Partial:
 
 def alive_ages(first: np.ndarray) -> np.ndarray:
     """Per row of ``first`` (animals, ages), the number of values before its first NaN."""
+    if first.shape[1] == 0:  # no ages (a follow-up that ends before the first weighing)
+        return np.zeros(first.shape[0], np.int64)
     missing = np.isnan(first)
     return np.where(missing.any(axis=1), missing.argmax(axis=1), first.shape[1])
 
