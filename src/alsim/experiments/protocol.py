@@ -428,6 +428,7 @@ class Protocol(_Strict):
     litters: Litters | None = None
     background_mortality_per_day: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
     within_animal_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    timeseries: Literal["auto", "all", "summary", "none"] = "auto"
     groups: Annotated[list[Group], Field(min_length=1, max_length=limits.MAX_GROUPS)]
 
     _name = field_validator("name")(classmethod(lambda cls, v: _folder_name(v)))
@@ -468,6 +469,9 @@ class Protocol(_Strict):
             raise ValueError("groups: a protocol is either animals or culture wells, not both")
         if self.claim is not None:
             self._check_criteria(names)
+        if self.groups[0].in_culture and self.timeseries not in ("auto", "all"):
+            raise ValueError(f"timeseries: culture wells keep every well's time series; use 'auto' or 'all' "
+                             f"(got {self.timeseries!r})")
         for g in self.groups:
             for k, t in enumerate(g.treatments):
                 if t.start_day >= self.duration_days:
