@@ -75,6 +75,7 @@ from bench_engine import cohort  # noqa: E402  (same cohort as the engine benchm
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE = ROOT / "docs" / "figures" / "performance-work-precision.png"
 DOC = ROOT / "docs" / "performance.md"
+KEEP_FROM = "\n## End to end"  # the page's later sections are written by hand (bench_cohort.py): kept
 
 RTOLS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9)
 ATOL_FACTOR = 1e-3
@@ -669,7 +670,8 @@ def write_doc(path: Path, ctx: dict) -> None:
         lines.append("")
     lines += ["## Numba fastmath and the cost of pow (experiment; `src/` unchanged)", "",
               "```text", *ctx["rhs_lines"], "```", "", *ctx["rhs_verdict"], ""]
-    path.write_text("\n".join(lines))
+    kept = path.read_text().partition(KEEP_FROM) if path.exists() else ("", "", "")
+    path.write_text("\n".join(lines) + (KEEP_FROM + kept[2] if kept[1] else ""))
 
 
 # ------------------------------------------------------------- main

@@ -45,6 +45,11 @@ def cheap(doc: dict) -> dict:
     doc["save_every_days"] = max(float(doc.get("save_every_days", 1)), 10.0)
     for g in doc["groups"]:
         g["n"] = min(g["n"], 2)
+    if doc.get("engine") == "spatial":  # a coarse tissue, a month, no snapshots to speak of
+        doc["tissue"] = {**doc.get("tissue", {}), "dx_um": 20.0, "snapshot_every_days": 1000.0, "pictures": False}
+        doc["duration_days"] = min(float(doc.get("duration_days", 200)), 30.0)
+        for g in doc["groups"]:
+            g["n"] = 1
     if "sweep" in doc:
         doc["sweep"]["start_days"] = doc["sweep"]["start_days"][:2]
         doc["sweep"]["doses"] = doc["sweep"]["doses"][:1]

@@ -45,8 +45,9 @@ def test_every_biological_parameter_is_read_by_a_kernel_or_the_engine():
         "individual_cv_b6", "adult_weight_male_b6sjl", "adult_weight_female_b6sjl", "adult_weight_male_b6",
         "adult_weight_female_b6", "adult_weight_cv", "weighing_noise_g", "g37r_misfold_factor", "culture_well_cv",
         "litter_cv", "righting_threshold_cv", "g37r_expression",
-        # spatial-engine constants (diffusion; glutamate's uptake-limited lifetime), no mean-field kernel
-        "glutamate_half_life", *(s.diffusion for s in SPECIES)}
+        # spatial-engine constants (diffusion; glutamate's uptake-limited lifetime; the reach of an
+        # astrocyte's domain), no mean-field kernel
+        "glutamate_half_life", "astrocyte_domain_radius", *(s.diffusion for s in SPECIES)}
     unread = {name for name, used in users.items() if not used}
     assert unread == engine_or_runner
 

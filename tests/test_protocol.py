@@ -5,6 +5,7 @@ from pydantic import ValidationError
 import yaml
 from typer.testing import CliRunner
 
+import alsim
 from alsim.cli import app
 from alsim.experiments.protocol import ProtocolError, library_names, load_protocol, protocol_from_dict
 
@@ -154,13 +155,18 @@ def test_medium_changes_are_limited():
 
 
 def test_memory_estimate_grows_with_animals_and_saved_points():
-    from alsim.experiments.limits import MAX_MEMORY_BYTES, memory_estimate
+    from alsim.experiments.limits import MAX_MEMORY_BYTES, in_memory_estimate, memory_estimate
 
     small = protocol_from_dict(GOOD)
     assert 0 < memory_estimate(small) < memory_estimate(protocol_from_dict(_with(("save_every_days",), 0.5)))
+    assert memory_estimate(small) < memory_estimate(protocol_from_dict(_with(("groups", 0, "n"), 100_000)))
+    # streamed, two million animals fit in memory; held in memory by alsim.run they do not
+    two_million = protocol_from_dict(_with(("groups", 0, "n"), 2_000_000))
+    assert memory_estimate(two_million) < MAX_MEMORY_BYTES / 2 < MAX_MEMORY_BYTES < in_memory_estimate(two_million)
+    with pytest.raises(ProtocolError, match=r"alsim.run would hold about .* stream the run to a folder"):
+        alsim.run(two_million)
     with pytest.raises(ProtocolError, match=r"groups: the run would hold about .* over the limit of 4 GiB"):
-        protocol_from_dict(_with(("groups", 0, "n"), 200_000))
-    assert memory_estimate(small) * 200_000 / 4 > MAX_MEMORY_BYTES
+        protocol_from_dict(_with(("groups", 0, "n"), 9_000_000))
 
 
 @pytest.mark.parametrize("args, message", [

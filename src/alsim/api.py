@@ -6,6 +6,7 @@
     r.survival()          # Kaplan-Meier medians, log-rank, Cox hazard ratios vs the control
     r.save("runs/c6-bax")
     alsim.read_run("runs/c6-bax").animals
+    alsim.run_to_folder("g93a-natural-history", "runs/nh", workers=2)  # large cohorts: streamed to disk
 
 The command line (``alsim run``) is a thin layer over these functions.
 """
@@ -20,6 +21,7 @@ import pandas as pd
 
 from .analysis.claims import Row
 from .experiments.protocol import Protocol, ProtocolError, protocol_from_dict
+from .experiments.limits import in_memory_problem
 from .experiments.protocol import load_protocol as _load_protocol
 from .experiments.runner import run as _run
 from .experiments.simulation import Simulation
@@ -95,16 +97,44 @@ def load_protocol(ref: str | Path | Mapping) -> Protocol:
     return _load_protocol(ref)
 
 
+def _with_seed(protocol: Protocol | str | Path | Mapping, seed: int | None) -> Protocol:
+    """The protocol, loaded if need be, with ``seed`` in place of its own."""
+    proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
+    if seed is None:
+        return proto
+    if seed < 0:
+        raise ProtocolError(f"seed: must be non-negative, got {seed}")
+    return protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
+
+
 def run(protocol: Protocol | str | Path | Mapping, *, seed: int | None = None,
         progress: Callable[[int, int], None] | None = None) -> Result:
-    """Simulate every animal (or well) of ``protocol``; same protocol and seed, same result."""
-    proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
-    if seed is not None:
-        if seed < 0:
-            raise ProtocolError(f"seed: must be non-negative, got {seed}")
-        proto = protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
+    """Simulate every animal (or well) of ``protocol`` and hold the result in memory; same protocol
+    and seed, same result. A cohort whose tables would not fit in memory is refused
+    (:class:`ProtocolError`): stream it to a folder with :func:`run_to_folder`."""
+    proto = _with_seed(protocol, seed)
+    problem = in_memory_problem(proto)
+    if problem is not None:
+        raise ProtocolError(problem)
     sim = _run(proto, progress)
     return Result(**{f: getattr(sim, f) for f in Simulation.__dataclass_fields__})
+
+
+def run_to_folder(protocol: Protocol | str | Path | Mapping, out: str | Path, *, seed: int | None = None,
+                  overwrite: bool = False, workers: int | None = None, scheduler: str | None = None,
+                  chunk_size: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> Path:
+    """Simulate ``protocol`` and write its run folder ``out`` chunk by chunk, as ``alsim run`` does:
+    memory is set by the chunk size (``chunk_size`` animals), not by the cohort. ``workers`` starts a
+    local Dask cluster of that many processes, ``scheduler`` connects to one (an address); results
+    are the same bytes either way. ``progress(stage, done, total)`` hears of each stage (pilot,
+    simulate, statistics, figures). ``read_run(out)`` gives the result back."""
+    from .experiments.distributed import dask_client
+    from .io.stream import stream_run
+
+    proto = _with_seed(protocol, seed)
+    with dask_client(scheduler, workers) as client:
+        stream_run(proto, Path(out), overwrite=overwrite, client=client, chunk_size=chunk_size, progress=progress)
+    return Path(out)
 
 
 def read_run(path: str | Path) -> Result:

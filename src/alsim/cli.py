@@ -9,6 +9,7 @@ anything is simulated.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,7 +17,8 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.markup import escape
 from rich.table import Table
 
@@ -58,16 +60,45 @@ def _parse_sets(sets: list[str]) -> dict[str, float]:
     return out
 
 
+STAGES = {"pilot": "pilot (summary bins)", "simulate": "simulate, reduce, write", "statistics": "statistics",
+          "figures": "figures"}
+
+
+class _StageProgress:
+    """One Rich display for every stage of a run (bar, count, elapsed time, time left); nothing is
+    shown when the console is not a terminal."""
+
+    def __init__(self, total_animals: int):
+        self.bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console,
+                            transient=True, disable=not console.is_terminal)
+        self.tasks = {"simulate": self.bar.add_task(STAGES["simulate"], total=total_animals)}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(STAGES[stage], total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def __enter__(self) -> "_StageProgress":
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
 @app.command("run")
 def run_cmd(
     protocol: Annotated[str, typer.Argument(help="protocol YAML file or built-in name (see `alsim list`)")],
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="run folder (default runs/<protocol name>)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="override the protocol's seed")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing run folder")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="simulate on a local Dask cluster of N processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="simulate on the Dask cluster at this address")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", help="animals simulated at once")] = None,
 ) -> None:
-    """Simulate a protocol and write its run folder: tables, manifest, figures, summary."""
-    from .api import run
-    from .io.store import publishing, write_run
+    """Simulate a protocol and write its run folder chunk by chunk: tables, manifest, figures, summary."""
+    from .api import run_to_folder
 
     try:
         proto = load_protocol(protocol)
@@ -75,20 +106,24 @@ def run_cmd(
             raise ProtocolError(f"--seed: must be non-negative, got {seed}")
     except ProtocolError as e:
         _fail(str(e))
+    for name, value in (("--workers", workers), ("--chunk-size", chunk_size)):
+        if value is not None and value < 1:
+            _fail(f"{name}: must be at least 1, got {value}")
+    if workers is not None and scheduler is not None:
+        _fail("--workers and --scheduler: give one (a local cluster, or the address of a running one)")
     out_dir = Path(out) if out is not None else Path("runs") / proto.name
     _target(out_dir, overwrite)
     unit = "wells" if proto.in_culture else "animals"
     console.print(f"[bold]{escape(proto.name)}[/]: {proto.n_animals} {unit}, {len(proto.groups)} "
                   f"group{'s' if len(proto.groups) != 1 else ''}, {proto.duration_days:g} days, "
                   f"seed {proto.seed if seed is None else seed}")
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("simulating", total=proto.n_animals)
-        result = run(proto, seed=seed, progress=lambda done, total: bar.update(task, completed=done))
-    with publishing(out_dir, overwrite) as tmp:
-        figures = write_run(result, tmp)
+    with _StageProgress(proto.n_animals) as progress:
+        run_to_folder(proto, out_dir, seed=seed, overwrite=overwrite, workers=workers, scheduler=scheduler,
+                      chunk_size=chunk_size, progress=progress)
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    figures = len(list((out_dir / "figures").glob("*.png")))
     console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True, markup=False)
-    console.print(f"wrote {escape(str(out_dir))}/ ({len(figures)} figures) in {result.wall_time_s:.1f} s of simulation",
+    console.print(f"wrote {escape(str(out_dir))}/ ({figures} figures) in {manifest['wall_time_s']:.1f} s of simulation",
                   highlight=False)
 
 

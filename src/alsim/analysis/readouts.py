@@ -65,18 +65,16 @@ def first_crossing(t: np.ndarray, series: np.ndarray, level, above: bool = True)
     lev = np.broadcast_to(np.asarray(level, dtype=float), s.shape)
     d = (s - lev) if above else (lev - s)
     hit = d > 0
-    has = hit.any(axis=1)
-    j = np.argmax(hit, axis=1)
+    rows = np.nonzero(hit.any(axis=1))[0]
+    k = np.argmax(hit[rows], axis=1)
     out = np.full(s.shape[0], np.nan)
-    rows = np.nonzero(has)[0]
-    for r in rows:  # one interpolation per animal; rows are few compared with time points
-        k = j[r]
-        if k == 0:
-            out[r] = t[0]
-            continue
-        d0, d1 = d[r, k - 1], d[r, k]
-        frac = -d0 / (d1 - d0) if d1 != d0 else 1.0
-        out[r] = t[k - 1] + frac * (t[k] - t[k - 1])
+    first = k == 0
+    out[rows[first]] = t[0]
+    rows, k = rows[~first], k[~first]
+    d0, d1 = d[rows, k - 1], d[rows, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(d1 != d0, -d0 / (d1 - d0), 1.0)
+    out[rows] = t[k - 1] + frac * (t[k] - t[k - 1])
     return out
 
 
@@ -92,12 +90,13 @@ def value_at(t: np.ndarray, series: np.ndarray, age: float) -> np.ndarray:
 
 
 def value_at_ages(t: np.ndarray, series: np.ndarray, ages: np.ndarray) -> np.ndarray:
-    """Row i of ``series`` interpolated at ``ages[i]`` (NaN where ``ages`` is NaN)."""
+    """Row i of ``series`` interpolated at ``ages[i]`` over its finite points (``np.interp``: the end
+    values beyond them; NaN where ``ages`` is NaN or the row has no finite point)."""
+    from ._kernels import interp_rows  # compiled on first use: importing readouts stays light
+
     out = np.full(series.shape[0], np.nan)
-    for i, a in enumerate(ages):
-        m = np.isfinite(series[i])
-        if np.isfinite(a) and m.any():
-            out[i] = np.interp(a, t[m], series[i, m])
+    interp_rows(np.asarray(t, dtype=float), np.ascontiguousarray(series, dtype=float),
+                 np.asarray(ages, dtype=float), out)
     return out
 
 
@@ -122,15 +121,38 @@ WELL_READOUT_COLUMNS = ("mn_survival_vs_control", "interneuron_survival_vs_contr
                         "control_apoptotic_fraction", "apoptotic_fraction_vs_control")
 
 
-def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
-    """Per-animal readouts as a dict of equal-length arrays.
+def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs, ref_index=None):
+    """Per-animal readouts as a dict of equal-length arrays (:func:`readouts` of a reporter array).
 
     t: save grid [day]; obs: (animals, times, observables); end_stage: ages of
     loss of righting reflex (NaN if not reached); weigh_days / weights: the
-    twice-weekly weighings (animals, weighings); ref_obs: the matched
-    wild-type reference trajectory of each animal (same shape as ``obs``).
+    twice-weekly weighings (animals, weighings); ref_obs: the matched wild-type
+    reference trajectories, (references, times, observables), and ``ref_index`` the reference
+    of each animal; without ``ref_index``, ``ref_obs`` holds one reference per animal.
     """
     col = {n: i for i, n in enumerate(obs_names)}
+    refs = np.arange(obs.shape[0]) if ref_index is None else np.asarray(ref_index)
+
+    def column(name: str) -> np.ndarray:
+        if name.endswith(VS_WT_SUFFIX):
+            k = col[name.removesuffix(VS_WT_SUFFIX)]
+            return obs[:, :, k] / ref_obs[:, :, k][refs]
+        return obs[:, :, col[name]]
+
+    return readouts(t, column, end_stage, weigh_days, weights)
+
+
+VS_WT_SUFFIX = "_vs_wt"  # a reporter over the animal's matched wild-type reference
+
+
+def readouts(t, column, end_stage, weigh_days, weights):
+    """Per-animal readouts as a dict of equal-length arrays.
+
+    t: save grid [day]; ``column(name)``: (animals, times) values of a reporter, or with the
+    suffix ``_vs_wt`` of the reporter over each animal's matched wild-type reference; end_stage:
+    ages of loss of righting reflex (NaN if not reached); weigh_days / weights: the twice-weekly
+    weighings (animals, weighings).
+    """
     onset, early = weight_onset(weigh_days, weights)
     # A peak is an onset only once the weight has turned down (or the animal reached end stage):
     # a healthy animal's heaviest weighing is not an onset.
@@ -149,19 +171,19 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
                                                    (np.isfinite(early) & (early <= end_stage)).astype(float), np.nan),
         "peak_weight_g": np.where(np.isfinite(peak), peak, np.nan),
     }
-    alpha = obs[:, :, col["alpha_mn_surviving"]] / ref_obs[:, :, col["alpha_mn_surviving"]]
+    alpha = column("alpha_mn_surviving_vs_wt")
     for a in MN_LOSS_AGES:
         out[f"alpha_mn_loss_{int(a)}d"] = 1.0 - value_at(t, alpha, a)
     out["alpha_mn_loss_end_stage"] = 1.0 - value_at_ages(t, alpha, end_stage)
-    umn = obs[:, :, col["umn_surviving"]] / ref_obs[:, :, col["umn_surviving"]]
+    umn = column("umn_surviving_vs_wt")
     out[f"corticospinal_loss_{int(UMN_LOSS_AGE)}d"] = 1.0 - value_at(t, umn, UMN_LOSS_AGE)
     for k in ("ff", "fr", "s"):
-        inn = obs[:, :, col[f"innervated_{k}"]]
+        inn = column(f"innervated_{k}")
         out[f"denervation_onset_{k}_d"] = first_crossing(t, inn, 1.0 - DENERVATION_ONSET, above=False)
         out[f"innervated_{k}_end_stage"] = value_at_ages(t, inn, end_stage)
     out["alpha_mn_loss_onset_d"] = first_crossing(t, 1.0 - alpha, MN_LOSS_ONSET, above=True)
     for name, key in (("microgliosis", "microgliosis_index"), ("astrogliosis", "astrogliosis_index")):
-        ratio = obs[:, :, col[key]] / ref_obs[:, :, col[key]]
+        ratio = column(f"{key}_vs_wt")
         out[f"{name}_onset_d"] = first_crossing(t, ratio, GLIOSIS_FOLD, above=True)
         filled = np.where(np.isnan(ratio), -np.inf, ratio)
         out[f"{name}_peak_d"] = np.where(np.isfinite(filled).any(axis=1), t[np.argmax(filled, axis=1)], np.nan)
@@ -169,9 +191,9 @@ def animal_readouts(t, obs, obs_names, end_stage, weigh_days, weights, ref_obs):
         type1 = np.zeros(len(ages))
         type2 = np.zeros(len(ages))
         for k in ("tnf_pgml", "il1b_pgml"):
-            type1 += value_at_ages(t, obs[:, :, col[k]] / ref_obs[:, :, col[k]], ages) / 2
+            type1 += value_at_ages(t, column(f"{k}_vs_wt"), ages) / 2
         for k in ("il4_pgml", "il10_pgml"):
-            type2 += value_at_ages(t, obs[:, :, col[k]] / ref_obs[:, :, col[k]], ages) / 2
+            type2 += value_at_ages(t, column(f"{k}_vs_wt"), ages) / 2
         out[f"type1_fold_{stage}"] = type1
         out[f"type2_fold_{stage}"] = type2
     return out

@@ -1,10 +1,17 @@
-"""Survival statistics per arm with lifelines: Kaplan-Meier medians, log-rank, Cox hazard ratios.
+"""Survival statistics per arm: Kaplan-Meier medians, log-rank, Cox hazard ratios.
 
 Times are ages [day]. An animal that dies of a non-ALS cause (a background
 hazard drawn in the runner) is censored at that age, as the field recommends
 (Ludolph et al. 2010 Amyotroph Lateral Scler 11:38; Scott et al. 2008);
 ``count_non_als=True`` shows what counting those deaths as events would do.
 Animals that never reach the event within follow-up are censored at the end.
+
+Runs of up to ``LIFELINES_MAX_ANIMALS`` animals use lifelines itself. lifelines costs
+seconds per Cox fit at 10^5 animals and a minute or more at 10^6, so larger runs use the
+estimators below, vectorised over the distinct event times: the Kaplan-Meier median with
+lifelines' exponential Greenwood interval (same arithmetic, so the same medians), the log-rank
+test with ties, and the Cox model with one binary covariate (the arm) and Efron's handling of
+ties, by Newton's method. ``tests/test_survival_design.py`` holds them to lifelines.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError
 from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times
+from scipy import stats
 
+LIFELINES_MAX_ANIMALS = 5_000  # larger runs use the vectorised estimators of this module
 ENDPOINTS = {  # endpoint -> (event age column, description)
     "survival": ("end_stage_d", "end stage (loss of righting reflex)"),
     "onset": ("onset_d", "onset (peak body weight)"),
@@ -41,23 +50,34 @@ def durations_events(animals: pd.DataFrame, endpoint: str, follow_up: float,
     return time, event
 
 
-def _cox_vs_control(df: pd.DataFrame, alpha: float) -> dict:
+NOT_CONVERGED = "not estimable: the Cox fit did not converge (too few animals or events in an arm)"
+
+
+def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False) -> dict:
     """Cox hazard ratio of the arm vs control with CI, or NaN and the reason when the partial
     likelihood has no finite maximum (no events in an arm; complete separation of the arms) or
-    the fit does not converge (lifelines' ``ConvergenceError``)."""
+    the fit does not converge (lifelines' ``ConvergenceError``; :func:`cox_binary` with ``fast``)."""
     ev_arm = int(df.loc[df.arm == 1, "E"].sum())
     ev_ctrl = int(df.loc[df.arm == 0, "E"].sum())
     if ev_arm == 0 or ev_ctrl == 0:
         return {"hr_note": "not estimable: no events in " + ("this arm" if ev_arm == 0 else "the control arm")}
-    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore")  # convergence trouble is judged from the estimate below
-        try:
-            cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
-        except ConvergenceError:
-            return {"hr_note": "not estimable: the Cox fit did not converge (too few animals or events in an arm)"}
-    with np.errstate(over="ignore"):
-        hr = float(np.exp(cph.params_["arm"]))
-        lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+    if fast:
+        arm = df["arm"].to_numpy() == 1
+        t, e = df["T"].to_numpy(), df["E"].to_numpy()
+        fit = cox_binary(t[arm], t[~arm], e[arm], e[~arm], alpha)
+        if fit is None:
+            return {"hr_note": NOT_CONVERGED}
+        hr, lo, hi = fit
+    else:
+        with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore")  # convergence trouble is judged from the estimate below
+            try:
+                cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
+            except ConvergenceError:
+                return {"hr_note": NOT_CONVERGED}
+        with np.errstate(over="ignore"):
+            hr = float(np.exp(cph.params_["arm"]))
+            lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
     if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4:
         return {"hr_note": "not estimable: the arms are completely separated (every event of one arm "
                            "precedes every event of the other)"}
@@ -70,24 +90,125 @@ def arm_statistics(animals: pd.DataFrame, control: str, endpoint: str = "surviva
     rows = []
     t_all, e_all = durations_events(animals, endpoint, follow_up, count_non_als)
     groups = list(dict.fromkeys(animals["group"]))
-    ctrl = (animals["group"] == control).to_numpy()
+    group = animals["group"].to_numpy()
+    ctrl = group == control
+    fast = len(animals) > LIFELINES_MAX_ANIMALS
     for g in groups:
-        m = (animals["group"] == g).to_numpy()
-        kmf = KaplanMeierFitter(alpha=alpha).fit(t_all[m], e_all[m])
-        ci = median_survival_times(kmf.confidence_interval_)
+        m = group == g
+        if fast:
+            median, low, high = km_median(t_all[m], e_all[m], alpha)
+        else:
+            kmf = KaplanMeierFitter(alpha=alpha).fit(t_all[m], e_all[m])
+            ci = median_survival_times(kmf.confidence_interval_)
+            median, low, high = kmf.median_survival_time_, ci.iloc[0, 0], ci.iloc[0, 1]
         row = {"group": g, "endpoint": endpoint, "n": int(m.sum()), "events": int(e_all[m].sum()),
-               "median_d": float(kmf.median_survival_time_),
-               "median_low_d": float(ci.iloc[0, 0]), "median_high_d": float(ci.iloc[0, 1]),
+               "median_d": float(median), "median_low_d": float(low), "median_high_d": float(high),
                "logrank_p": np.nan, "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": ""}
         if g != control:
-            lr = logrank_test(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl])
-            row["logrank_p"] = float(lr.p_value)
+            if fast:
+                row["logrank_p"] = logrank_p(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl])
+            else:
+                row["logrank_p"] = float(logrank_test(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl]).p_value)
             sub = np.concatenate([np.nonzero(m)[0], np.nonzero(ctrl)[0]])
             df = pd.DataFrame({"T": t_all[sub], "E": e_all[sub].astype(int),
                                "arm": np.r_[np.ones(m.sum()), np.zeros(ctrl.sum())]})
-            row.update(_cox_vs_control(df, alpha))
+            row.update(_cox_vs_control(df, alpha, fast))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _event_table(t: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct times with 0 first, animals at risk, events) as lifelines tabulates them."""
+    times, where = np.unique(np.r_[0.0, t], return_inverse=True)
+    removed = np.bincount(where[1:], minlength=times.size)
+    events = np.bincount(where[1:], weights=e.astype(float), minlength=times.size).astype(np.int64)
+    at_risk = t.size - np.r_[0, np.cumsum(removed)[:-1]]
+    return times, at_risk, events
+
+
+def _first_at_or_below(times: np.ndarray, curve: np.ndarray, q: float) -> float:
+    """First time a non-increasing curve is at or below ``q`` (inf if never): lifelines' rule."""
+    return float(times[np.searchsorted(-curve, -q)]) if curve[-1] <= q else np.inf
+
+
+def km_median(t: np.ndarray, e: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Kaplan-Meier median survival time and its (1 - alpha) interval from the exponential
+    Greenwood bounds of the survival curve, in lifelines' arithmetic (``KaplanMeierFitter``)."""
+    times, n, d = _event_table(t, e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.exp(np.cumsum(np.log(n - d) - np.log(n)))
+        u = n.astype(np.uint64)
+        var = d / (u * (u - d))
+        greenwood = np.cumsum(np.where(np.isinf(var), 0.0, var))
+        v = np.log(survival)
+        z = stats.norm.ppf(1 - alpha / 2)
+        low = np.exp(-np.exp(np.log(-v) - z * np.sqrt(greenwood) / v))
+        high = np.exp(-np.exp(np.log(-v) + z * np.sqrt(greenwood) / v))
+    low, high = np.where(np.isnan(low), 1.0, low), np.where(np.isnan(high), 1.0, high)
+    return tuple(_first_at_or_below(times, c, 0.5) for c in (survival, low, high))
+
+
+def _two_arm_table(t1, t0, e1, e0) -> tuple[np.ndarray, ...]:
+    """At each distinct event time: animals at risk (all, arm 1) and events (all, arm 1)."""
+    t = np.r_[t1, t0]
+    arm = np.r_[np.ones(t1.size, bool), np.zeros(t0.size, bool)]
+    e = np.r_[e1, e0].astype(bool)
+    times, where = np.unique(t, return_inverse=True)
+    leave = np.bincount(where, minlength=times.size)
+    leave1 = np.bincount(where, weights=arm, minlength=times.size)
+    at_risk = t.size - np.r_[0, np.cumsum(leave)[:-1]]
+    at_risk1 = arm.sum() - np.r_[0, np.cumsum(leave1)[:-1]]
+    d = np.bincount(where, weights=e, minlength=times.size)
+    d1 = np.bincount(where, weights=e & arm, minlength=times.size)
+    keep = d > 0
+    return at_risk[keep].astype(float), at_risk1[keep], d[keep], d1[keep]
+
+
+def logrank_p(t1: np.ndarray, t0: np.ndarray, e1: np.ndarray, e0: np.ndarray) -> float:
+    """Two-sided log-rank p-value of arm 1 against arm 0, ties handled by the hypergeometric variance."""
+    n, n1, d, d1 = _two_arm_table(t1, t0, e1, e0)
+    share = n1 / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(n > 1, d * share * (1.0 - share) * (n - d) / (n - 1.0), 0.0)
+    v = var.sum()
+    chi2 = (d1 - d * share).sum() ** 2 / v if v > 0 else 0.0
+    return float(stats.chi2.sf(chi2, 1))
+
+
+def cox_binary(t1: np.ndarray, t0: np.ndarray, e1: np.ndarray, e0: np.ndarray,
+               alpha: float = 0.05) -> tuple[float, float, float] | None:
+    """Cox hazard ratio of arm 1 against arm 0 with its (1 - alpha) interval (Efron's ties), by
+    Newton's method on the partial likelihood; None when it does not converge."""
+    n, n1, d, d1 = _two_arm_table(t1, t0, e1, e0)
+    k = d.astype(np.int64)
+    frac = (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)) / np.repeat(d, k)  # l / d_j, l = 0..d_j - 1
+    n0, n1, d0, d1r = (np.repeat(x, k) for x in (n - n1, n1, d - d1, d1))
+
+    def score(beta: float) -> tuple[float, float, float]:
+        """Log partial likelihood, its derivative and the observed information at ``beta``."""
+        w = np.exp(beta)
+        s0 = n0 + n1 * w - frac * (d0 + d1r * w)
+        s1 = (n1 - frac * d1r) * w
+        ratio = s1 / s0
+        return (beta * d1.sum() - np.log(s0).sum(), d1.sum() - ratio.sum(), (ratio - ratio * ratio).sum())
+
+    beta, (ll, u, info) = 0.0, score(0.0)
+    for _ in range(100):
+        if not info > 0:
+            return None
+        step = u / info
+        while True:  # halve the step until the likelihood does not fall
+            new = score(beta + step)
+            if new[0] >= ll - 1e-12 * abs(ll) or abs(step) < 1e-12:
+                break
+            step /= 2
+        beta, (ll, u, info) = beta + step, new
+        if abs(step) < 1e-10:
+            z = stats.norm.ppf(1 - alpha / 2)
+            se = 1.0 / np.sqrt(info) if info > 0 else np.inf
+            with np.errstate(over="ignore"):
+                return float(np.exp(beta)), float(np.exp(beta - z * se)), float(np.exp(beta + z * se))
+    return None
 
 
 def survival_report(animals: pd.DataFrame, control: str, follow_up: float) -> pd.DataFrame:

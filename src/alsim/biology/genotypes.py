@@ -141,29 +141,49 @@ SEXES = ("male", "female")
 _BACKGROUND_KEY = {"B6SJL": "b6sjl", "C57BL/6": "b6"}
 
 
+# Standard normal draws per animal, in this order: misfolding factor, adult weight, righting threshold.
+N_RANDOM_EFFECTS = 3
+
+
 def lognormal_factor(z: float, cv: float) -> float:
     """Median-one lognormal multiplier with coefficient of variation ``cv`` from a standard normal draw."""
-    return float(np.exp(np.sqrt(np.log1p(cv * cv)) * z))
+    return float(lognormal_factors(np.asarray(z), cv))
+
+
+def lognormal_factors(z: np.ndarray, cv: float) -> np.ndarray:
+    """:func:`lognormal_factor` of every standard normal draw in ``z`` (the same arithmetic, elementwise)."""
+    return np.exp(np.sqrt(np.log1p(cv * cv)) * z)
 
 
 def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
                   rng: np.random.Generator | None, overrides: Mapping[str, float] | None = None,
                   modifications: Modifications | None = None, litter_factor: float = 1.0) -> np.ndarray:
-    """The parameter vector of one animal.
+    """The parameter vector of one animal: :func:`cohort_vectors` of the ``N_RANDOM_EFFECTS`` standard
+    normal draws the animal takes from ``rng`` (misfolding factor, adult weight, righting threshold);
+    ``rng=None`` gives the typical animal (no random effects)."""
+    z = rng.standard_normal(N_RANDOM_EFFECTS) if rng is not None else np.zeros(N_RANDOM_EFFECTS)
+    return cohort_vectors(base, genotype, background, sex, z[None, :], overrides, modifications,
+                          np.asarray([litter_factor], dtype=float))[0]
+
+
+def cohort_vectors(base: np.ndarray, genotype: str, background: str, sex: str, z: np.ndarray,
+                   overrides: Mapping[str, float] | None = None, modifications: Modifications | None = None,
+                   litter_factor: np.ndarray | float = 1.0) -> np.ndarray:
+    """Parameter vectors (one row each) of animals of one line, background and sex.
 
     Applies the genotype's edits, the background and sex modifiers of the
     misfolding rates (nucleation and growth together: a change in effective
     mutant SOD1 dose) (Beers et al. 2008 PNAS; MGI:4822033), the
-    sex/background growth curve (JAX charts), and the animal's own random
-    effects: a lognormal factor on both misfolding rates (CV ``individual_cv_<background>``;
-    transgene copy number and modifier genes vary between littermates,
-    Alexander et al. 2004 Mol Brain Res) and on
-    adult weight (CV ``adult_weight_cv``). Draw order from ``rng`` is fixed;
-    ``rng=None`` gives the typical animal (no random effects). The line's
+    sex/background growth curve (JAX charts), and each animal's own random
+    effects from its row of ``z`` (standard normal draws, in this order): a lognormal factor on both
+    misfolding rates (CV ``individual_cv_<background>``; transgene copy number and modifier genes
+    vary between littermates, Alexander et al. 2004 Mol Brain Res), on
+    adult weight (CV ``adult_weight_cv``) and on the righting threshold (CV
+    ``righting_threshold_cv``); a row of zeros is the typical animal. The line's
     edits come first, then ``modifications`` (Cre, knockouts, marrow, chimera),
     then ``overrides`` (parameter name -> value), then the line's factor on
-    nucleation and the background, sex, individual and ``litter_factor``
-    (shared by littermates: maternal environment, transgene copy drift) on
+    nucleation and the background, sex, individual and ``litter_factor`` (per animal;
+    shared by littermates: maternal environment, transgene copy drift) on
     both misfolding rates.
     """
     if genotype not in GENOTYPES:
@@ -189,11 +209,12 @@ def animal_vector(base: np.ndarray, genotype: str, background: str, sex: str,
         v[IDX["misfold_nucleation"]] *= v[IDX[line.rate_factor]]
     if sex == "female":
         factor *= v[IDX[f"female_misfold_factor_{bg}"]]
-    z_misfold, z_weight, z_righting = rng.standard_normal(3) if rng is not None else (0.0, 0.0, 0.0)
-    factor *= lognormal_factor(z_misfold, v[IDX[f"individual_cv_{bg}"]]) * litter_factor
-    v[IDX["misfold_growth"]] *= factor
-    v[IDX["misfold_nucleation"]] *= factor
-    v[IDX["adult_weight"]] = (v[IDX[f"adult_weight_{sex}_{bg}"]]
-                              * lognormal_factor(z_weight, v[IDX["adult_weight_cv"]]))
-    v[IDX["righting_threshold"]] *= lognormal_factor(z_righting, v[IDX["righting_threshold_cv"]])
-    return v
+    z = np.asarray(z, dtype=np.float64).reshape(-1, N_RANDOM_EFFECTS)
+    factor = factor * (lognormal_factors(z[:, 0], v[IDX[f"individual_cv_{bg}"]]) * litter_factor)
+    out = np.tile(v, (len(z), 1))
+    out[:, IDX["misfold_growth"]] *= factor
+    out[:, IDX["misfold_nucleation"]] *= factor
+    out[:, IDX["adult_weight"]] = (v[IDX[f"adult_weight_{sex}_{bg}"]]
+                                   * lognormal_factors(z[:, 1], v[IDX["adult_weight_cv"]]))
+    out[:, IDX["righting_threshold"]] *= lognormal_factors(z[:, 2], v[IDX["righting_threshold_cv"]])
+    return out

@@ -300,6 +300,24 @@ def microglia_recruitment(mcp1_excess, room, p):
 
 
 @njit(cache=True, inline="always")
+def microglia_migration(gradient, signal, activated, p):
+    """Speed [um/day] at which one microglial cell moves up the gradient of its chemoattractants.
+
+    Activated microglia (``activated`` 1, surveillant 0) migrate towards damage
+    signals (ATP through P2Y12; Haynes et al. 2006 Nat Neurosci 9:1512) and
+    MCP-1 (CCR2; Henkel et al. 2006 Ann Neurol), while surveillant somata hold
+    their place (Nimmerjahn et al. 2005 Science). ``signal`` is the attractant
+    level at the cell (fold excess over wild type, so 1 + signal is the level
+    relative to a healthy tissue) and ``gradient`` its slope [1/um]; the speed
+    saturates at ``microglia_migration_speed`` once the level changes by its
+    own size over one reach of the cell's processes. A spatial engine moves the
+    cell along the gradient's direction; the well-mixed model has no gradients.
+    """
+    x = gradient * p[Param.microglia_reach] / (1.0 + signal)
+    return activated * p[Param.microglia_migration_speed] * x / (1.0 + x)
+
+
+@njit(cache=True, inline="always")
 def contact_density(m1, p):
     """Effective density of pro-inflammatory microglia a cell is in contact with.
 

@@ -161,6 +161,8 @@ PROCESSES: tuple[Process, ...] = (
             "microglia_state_rates", "Zhao 2010"),
     Process("damage signals", "pro-inflammatory microglia", "+", "microglia_proliferation", "microglia_proliferation",
             "Gowing 2008"),
+    Process("damage signals", "microglial migration", "+", "microglia_migration_speed", "microglia_migration",
+            "Haynes 2006"),
     Process("pro-inflammatory microglia", "TNF-a / IL-1b", "+", "tnf_per_m1", "proinflammatory_microglia_secretion",
             "C3"),
     Process("astrocyte reactivity", "TNF-a / IL-1b", "+", "tnf_per_astro", "astrocyte_secretion", "C3"),

@@ -26,7 +26,8 @@ from ..biology.model import REPORTER_NAMES
 from ..engines.assembly import State, well_initial_state
 from ..engines.meanfield import STATUS_TEXT, solve_cohort
 from .protocol import Feeder, Group, Protocol
-from .simulation import Simulation, group_overrides, parameter_table, streams_for
+from .simulation import Simulation, group_overrides, parameter_table
+from .streams import generators
 
 _SERIES = ("alpha_mn_surviving", "interneurons_surviving", "apoptotic_fraction", "toxic_factor_medium",
            "tnf_pgml", "ros_fold")
@@ -98,16 +99,25 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     t = np.arange(0.0, protocol.duration_days + 1e-9, protocol.save_every_days)
     if t[-1] < protocol.duration_days:
         t = np.append(t, protocol.duration_days)
-    streams = streams_for(protocol, protocol.n_animals)
+    streams = generators(protocol.seed, range(protocol.n_animals))  # one well's draws after another
     col = {k: REPORTER_NAMES.index(k) for k in _SERIES}
     rows, series, params = [], [], []
+    tissues = [] if protocol.engine == "spatial" else None
     first = 0
     for g in protocol.groups:
-        P = np.array([well_vector(base, protocol, g, g.feeder.genotype, streams[first + i]) for i in range(g.n)])
+        # spatial wells take Cre and chimeras cell by cell, not averaged into the parameters
+        host = g.model_copy(update={"cre": [], "chimera": None}) if tissues is not None else g
+        P = np.array([well_vector(base, protocol, host, g.feeder.genotype, next(streams)) for _ in range(g.n)])
         # matched control: non-transgenic neurons (same knockouts) with non-transgenic glia
         control_group = g.model_copy(update={"genotype": "WT", "cre": []})
         ref = simulate_wells(well_vector(base, protocol, control_group, "WT", None)[None, :], g, t)[0]
-        obs = simulate_wells(P, g, t)
+        if tissues is not None:
+            from .spatial_run import simulate_wells_spatially
+
+            obs, records = simulate_wells_spatially(protocol, g, P, t, first)
+            tissues += records
+        else:
+            obs = simulate_wells(P, g, t)
         mn = obs[:, :, col["alpha_mn_surviving"]] / ref[None, :, col["alpha_mn_surviving"]]
         inn = obs[:, :, col["interneurons_surviving"]] / ref[None, :, col["interneurons_surviving"]]
         for i in range(g.n):
@@ -139,4 +149,4 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     wells = pd.DataFrame(rows)
     return Simulation(protocol, wells, pd.concat(series, ignore_index=True), weighings,
                       parameter_table(wells["animal"].to_numpy(), np.concatenate(params)),
-                      time.perf_counter() - start)
+                      time.perf_counter() - start, tissues)

@@ -370,6 +370,45 @@ class Sweep(_Strict):
     doses: Annotated[list[Annotated[float, Field(gt=0.0)]], Field(min_length=1)]
 
 
+class FocusSpec(_Strict):
+    """A local onset in a spatial run: cells within ``radius_um`` of ``centre_um`` (x, y[, z] in µm of the
+    tissue box) express ``expression_factor`` times the line's mutant SOD1, and with ``microglia:
+    activated`` their microglia start pro-inflammatory."""
+
+    centre_um: Annotated[list[Annotated[float, Field(ge=0.0, le=1e5)]], Field(min_length=2, max_length=3)]
+    radius_um: Annotated[float, Field(gt=0.0, le=1e5)]
+    expression_factor: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    microglia: Literal["surveillant", "activated"] = "surveillant"
+
+
+class TissueSpec(_Strict):
+    """The tissue of a spatial run (``engine: spatial``): a 2-D ventral-horn ``section``, a 3-D ``slab``
+    of it, a uniform grey-matter ``block`` of ``size_um``, or a square patch of a culture ``well``'s
+    floor of ``size_um`` (co-cultures); voxels of ``dx_um``; cells stepped every
+    ``dt_days``; fields, cells and pictures kept every ``snapshot_every_days`` (PNG snapshots and the
+    animation only with ``pictures``); a chimera's donor
+    cells ``random``ly scattered or gathered in the medial ``halves``; an optional ``focus``."""
+
+    geometry: Literal["section", "slab", "block", "well"] = "section"
+    dx_um: Annotated[float, Field(ge=5.0, le=100.0)] = 10.0
+    thickness_um: Annotated[float, Field(gt=0.0, le=2000.0)] = 30.0
+    size_um: Annotated[list[Annotated[float, Field(gt=0.0, le=1e4)]], Field(min_length=2, max_length=2)] = \
+        Field(default_factory=lambda: [400.0, 400.0])
+    dt_days: Annotated[float, Field(gt=0.0, le=1.0)] = 0.25
+    snapshot_every_days: Annotated[float, Field(gt=0.0, le=1500.0)] = 5.0
+    pictures: bool = True
+    chimera_pattern: Literal["random", "halves"] = "random"
+    focus: FocusSpec | None = None
+
+    @model_validator(mode="after")
+    def _resolves(self) -> "TissueSpec":
+        if self.geometry in ("section", "slab") and self.dx_um > 20.0:
+            raise ValueError(f"dx_um: {self.dx_um} is too coarse for the motor pools of a ventral horn (<= 20)")
+        if self.geometry == "slab" and self.thickness_um < 2 * self.dx_um:
+            raise ValueError(f"thickness_um: a slab needs at least two voxel layers (>= {2 * self.dx_um:g})")
+        return self
+
+
 class Protocol(_Strict):
     """A whole experiment. Same protocol and seed give identical results."""
 
@@ -379,7 +418,8 @@ class Protocol(_Strict):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
     duration_days: Annotated[float, Field(gt=0.0, le=1500.0)] = 200.0
     save_every_days: Annotated[float, Field(gt=0.0, le=30.0)] = 1.0
-    engine: Literal["meanfield"] = "meanfield"
+    engine: Literal["meanfield", "spatial"] = "meanfield"
+    tissue: TissueSpec | None = None
     control: str | None = None
     readouts: list[str] = Field(default_factory=lambda: list(READOUTS))
     overrides: Mapping[str, float] = Field(default_factory=dict, validate_default=True)
@@ -388,6 +428,7 @@ class Protocol(_Strict):
     litters: Litters | None = None
     background_mortality_per_day: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
     within_animal_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    timeseries: Literal["auto", "all", "summary", "none"] = "auto"
     groups: Annotated[list[Group], Field(min_length=1, max_length=limits.MAX_GROUPS)]
 
     _name = field_validator("name")(classmethod(lambda cls, v: _folder_name(v)))
@@ -419,11 +460,18 @@ class Protocol(_Strict):
             raise ValueError(f"control {self.control!r} is not a group (groups: {', '.join(names)})")
         if self.save_every_days > self.duration_days:
             raise ValueError(f"save_every_days {self.save_every_days} exceeds duration_days {self.duration_days}")
+        if self.tissue is not None and self.engine != "spatial":
+            raise ValueError("tissue: only a spatial run (engine: spatial) takes a tissue")
+        if self.engine == "spatial":
+            self._check_spatial()
         kinds = {g.in_culture for g in self.groups}
         if len(kinds) > 1:
             raise ValueError("groups: a protocol is either animals or culture wells, not both")
         if self.claim is not None:
             self._check_criteria(names)
+        if self.groups[0].in_culture and self.timeseries not in ("auto", "all"):
+            raise ValueError(f"timeseries: culture wells keep every well's time series; use 'auto' or 'all' "
+                             f"(got {self.timeseries!r})")
         for g in self.groups:
             for k, t in enumerate(g.treatments):
                 if t.start_day >= self.duration_days:
@@ -436,6 +484,24 @@ class Protocol(_Strict):
         if problem is not None:
             raise ValueError(problem)
         return self
+
+    def _check_spatial(self) -> None:
+        """What the spatial engine does not run yet is refused on load."""
+        geometry = (self.tissue or TissueSpec()).geometry
+        for g in self.groups:
+            where = f"groups.{g.name}"
+            if g.context == "conditioned_medium":
+                raise ValueError(f"{where}.context: conditioned medium runs in the mean field (engine: meanfield); "
+                                 f"the spatial engine runs animals and co-cultures")
+            if g.in_culture != (geometry == "well"):
+                kind = "culture wells" if g.in_culture else "animals"
+                raise ValueError(f"tissue.geometry: {geometry!r} does not hold {kind} (group {g.name!r}); "
+                                 f"co-cultures need geometry 'well', animals a section, slab or block")
+            if g.treatments or g.microglia_ablation is not None:
+                raise ValueError(f"{where}: drugs and microglia ablation are applied by the mean field only "
+                                 f"(engine: meanfield)")
+        if self.within_animal_noise > 0:
+            raise ValueError("within_animal_noise: the spatial engine has its own per-cell randomness; use 0")
 
     def _check_criteria(self, names: list[str]) -> None:
         """Every criterion names groups of this protocol and readout columns its runs produce."""

@@ -16,10 +16,14 @@ class Simulation:
     """Everything one run produced.
 
     animals: one row per animal or well (group, genotype, background, sex, status and readouts);
-    timeseries: tidy, one row per animal and saved age, one column per reporter (animals: with sex);
-    weighings: one row per animal and weighing day (measured weight, with scale noise);
+    timeseries: tidy, one row per animal and saved age, one column per reporter (animals: with sex),
+        or, with series ``summary``, per group, age and reporter: n, mean, SD, min, max and quantiles
+        (``analysis.bands``; empty with ``none``);
+    weighings: one row per animal and weighing day (measured weight, with scale noise), or its
+        group summary like ``timeseries``;
     parameters: one row per animal, one named column per model parameter (the vector it ran with);
-    wall_time_s: seconds the simulation took.
+    wall_time_s: seconds the simulation took;
+    tissues: spatial runs only, one ``spatial_run.TissueRecord`` per animal (field and cell snapshots).
     """
 
     protocol: Protocol
@@ -28,6 +32,7 @@ class Simulation:
     weighings: pd.DataFrame
     parameters: pd.DataFrame
     wall_time_s: float
+    tissues: list | None = None
 
 
 def parameter_table(animal: np.ndarray, P: np.ndarray) -> pd.DataFrame:
@@ -41,7 +46,3 @@ def group_overrides(protocol: Protocol, group: Group) -> dict[str, float]:
     """Parameter overrides of a group: protocol-wide, then the group's own."""
     return {**protocol.overrides, **group.overrides}
 
-
-def streams_for(protocol: Protocol, n: int) -> list[np.random.Generator]:
-    """One independent generator per animal or well, spawned from the protocol seed by index."""
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(protocol.seed).spawn(n)]

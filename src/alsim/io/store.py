@@ -45,11 +45,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from .._text import shown
 from .manifest import manifest
+from .sink import CsvSink, write_parquet
 
 MANIFEST = "manifest.json"
 TXN_PREFIX = ".alsim-txn-"
@@ -251,37 +253,100 @@ def publishing(out: Path, overwrite: bool = False) -> Iterator[Path]:
 
 
 TABLES = ("animals", "timeseries", "weighings", "parameters")
-
+CSV_MAX_ANIMALS = 20_000  # animals.csv (a spreadsheet copy of animals.parquet) up to this many animals
 
 def write_tables(result, folder: Path) -> None:
-    """Per-animal readouts, tidy time series, weighings, parameters, protocol and manifest."""
+    """Per-animal readouts, time series (tidy or summary), weighings, parameters, protocol and manifest
+    of a result held in memory (the same bytes a streamed run writes for the same rows)."""
     folder = Path(folder)
-    result.animals.to_csv(folder / "animals.csv", index=False)
+    if len(result.animals) <= CSV_MAX_ANIMALS:
+        CsvSink(folder / "animals.csv").append(result.animals)
     for name in TABLES:
-        getattr(result, name).to_parquet(folder / f"{name}.parquet", index=False)
-    (folder / "protocol.yaml").write_text(yaml.safe_dump(result.protocol.model_dump(), sort_keys=False))
-    n_failed = int(result.animals["status"].str.startswith("failed").sum())
-    write_manifest(folder, manifest(result.protocol, result.wall_time_s, n_failed))
+        write_parquet(getattr(result, name), folder / f"{name}.parquet")
+    write_provenance(folder, result.protocol, result.wall_time_s, result.animals)
+
+
+def write_provenance(folder: Path, protocol, wall_time_s: float, animals: pd.DataFrame) -> None:
+    """``protocol.yaml`` (the validated protocol, every default filled in) and ``manifest.json``."""
+    (folder / "protocol.yaml").write_text(yaml.safe_dump(protocol.model_dump(), sort_keys=False))
+    n_failed = int(animals["status"].str.startswith("failed").sum())
+    write_manifest(folder, manifest(protocol, wall_time_s, n_failed))
+
+
+def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
+    """The analyses of a run against its control (comparisons, survival statistics, timing), its
+    figures and its summary, from ``inputs`` (``report.plots.FigureInputs``: protocol, per-animal
+    table, group summaries). ``progress(stage, done, total)`` hears of each step. Returns the figures."""
+    from ..analysis.claims import claim_rows
+    from ..analysis.compare import compare_to_control
+    from ..analysis.summary import summary_markdown
+    from ..analysis.survival import survival_report
+    from ..analysis.timing import timing_table
+    from ..report.plots import write_figures
+
+    folder = Path(folder)
+    protocol, animals, control = inputs.protocol, inputs.animals, inputs.protocol.control
+    steps = [("comparisons.csv", lambda: compare_to_control(animals, control))] if control is not None else []
+    if control is not None and protocol.sweep is not None:
+        steps.append(("timing.csv", lambda: timing_table(protocol, animals)))
+    if control is not None and not protocol.in_culture:
+        steps.append(("survival_stats.csv", lambda: survival_report(animals, control, protocol.duration_days)))
+    for k, (name, table) in enumerate(steps, start=1):
+        table().to_csv(folder / name, index=False)
+        if progress is not None:
+            progress("statistics", k, len(steps))
+    figures = write_figures(inputs, folder / "figures")
+    if progress is not None:
+        progress("figures", len(figures), len(figures))
+    claims = claim_rows(protocol, animals) if protocol.claim is not None else None
+    (folder / "summary.md").write_text(summary_markdown(protocol, animals, claims))
+    return figures
 
 
 def write_run(result, folder: Path) -> list[Path]:
     """A whole run folder into ``folder``: the tables, the analyses against the control
     (comparisons, survival statistics, timing), the figures and the summary. ``result`` is an
     :class:`alsim.Result`. Returns the figures written."""
-    from ..report.plots import write_figures
+    from ..report.plots import inputs_of
+
+    write_tables(result, folder)
+    figures = write_analyses(inputs_of(result), folder)
+    if getattr(result, "tissues", None):
+        tissue = result.protocol.tissue
+        figures += write_spatial(result.tissues, Path(folder) / "spatial",
+                                 pictures=tissue is None or tissue.pictures)
+    return figures
+
+
+def write_spatial(records, folder: Path, pictures: bool = True) -> list[Path]:
+    """A spatial run's ``spatial/``: field snapshots (``fields.zarr``, one group per animal, when zarr
+    is installed: ``pip install 'alsim[spatial]'``; else ``fields_animal<i>.npz``), cell tables
+    (``cells_animal<i>.parquet``, one row per cell and snapshot), PNG snapshots and an animated
+    GIF of the first animal of each group (``pictures``). Returns the pictures written."""
+    from ..report.spatial import write_tissue_pictures
 
     folder = Path(folder)
-    write_tables(result, folder)
-    protocol = result.protocol
-    if protocol.control is not None:
-        result.compare().to_csv(folder / "comparisons.csv", index=False)
-        if protocol.sweep is not None:
-            result.timing().to_csv(folder / "timing.csv", index=False)
-        if not protocol.in_culture:
-            result.survival().to_csv(folder / "survival_stats.csv", index=False)
-    figures = write_figures(result, folder / "figures")
-    (folder / "summary.md").write_text(result.summary())
-    return figures
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import zarr
+    except ImportError:  # pragma: no cover - the optional dependency is missing
+        zarr = None
+    root = zarr.open_group(str(folder / "fields.zarr"), mode="w") if zarr is not None else None
+    for rec in records:
+        rec.cells.to_parquet(folder / f"cells_animal{rec.animal}.parquet", index=False)
+        data = {"fields": rec.fields, "times_d": rec.times, "region": rec.region}
+        if root is None:
+            np.savez_compressed(folder / f"fields_animal{rec.animal}.npz", **data)
+            continue
+        group = root.create_group(f"animal{rec.animal}")
+        group.attrs.update({"group": rec.group, "species": list(rec.field_names), "dx_um": rec.dx_um,
+                            "axes": ["time", "species", "z", "y", "x"]})
+        for name, array in data.items():
+            if hasattr(group, "create_array"):
+                group.create_array(name, data=array)
+            else:  # zarr 2
+                group.create_dataset(name, data=array)
+    return write_tissue_pictures(records, folder) if pictures else []
 
 
 def read_tables(folder: Path) -> dict:

@@ -22,7 +22,11 @@ day as bars with wells as dots) instead.
 
 Curves are group means with a +/- SD band across the animals alive at each
 age, drawn only where at least ``MIN_ANIMALS`` animals are alive (later ages
-rest on survivors only). Each group keeps one colour in every figure (tab10,
+rest on survivors only). They are drawn from group summaries (``analysis.bands``:
+accumulated chunk by chunk during a run, or computed once from a result's tidy
+tables), never from per-animal group-bys; Kaplan-Meier curves and the per-animal
+figures come from the per-animal table (at most ``MAX_DOTS`` dots per arm, an
+evenly spaced subset, in the dot plots of very large arms). Each group keeps one colour in every figure (tab10,
 by its position in the protocol). Figures that need a transgenic group
 (innervation, cytokines, onset) are skipped when the protocol has none. Groups
 in which every integration failed have no data and are left out of every figure.
@@ -30,6 +34,7 @@ in which every integration failed have no data and are left out of every figure.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -44,9 +49,11 @@ from lifelines.plotting import add_at_risk_counts  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from ..analysis import bands as bd  # noqa: E402
 from ..analysis.readouts import GLIOSIS_FOLD, weighing_days  # noqa: E402
 
 MIN_ANIMALS = 3          # fewest animals alive for a mean +/- SD point
+MAX_DOTS = 2000          # dots per arm in the per-animal dot plots (all of them up to this)
 DPI = 150
 SIZE = (7.0, 4.5)        # inches, single-panel figures
 STYLE = {
@@ -65,38 +72,78 @@ CYTOKINES = (("tnf_pgml_vs_wt", "TNF-α", "#b2182b", "-"),
              ("il4_pgml_vs_wt", "IL-4", "#5aae61", "--"))
 
 
-# ------------------------------------------------------------------ helpers
-def _band(ax, df: pd.DataFrame, col: str, color, label: str | None,
-          scale: float = 1.0, ls: str | tuple = "-") -> None:
-    """Draw the mean +/- SD of ``col`` over age for the rows of one group.
+# ------------------------------------------------------------------ inputs
+# Time-series columns the figures draw (weighed body weight comes from the weighings).
+FIGURE_COLUMNS = ("motor_function", "alpha_mn_surviving_vs_wt", "umn_surviving_vs_wt",
+                  *(c for c, *_ in MU_TYPES), "microgliosis_index_vs_wt", "astrogliosis_index_vs_wt",
+                  *(c for c, *_ in CYTOKINES))
+CULTURE_COLUMNS = ("mn_survival_vs_control", "interneuron_survival_vs_control")
 
-    Ages with fewer than ``MIN_ANIMALS`` animals alive are left out (all of the
-    group's animals are required instead when the group is smaller than that).
+
+@dataclass(frozen=True)
+class FigureInputs:
+    """What the figures are drawn from: the protocol, the per-animal table, the group summaries of
+    the time series and weighings (``analysis.bands`` long table) and the median loss-of-righting
+    threshold (fraction of endplates) of the cohort."""
+
+    protocol: object
+    animals: pd.DataFrame
+    bands: pd.DataFrame
+    righting_threshold: float
+
+
+def inputs_of(result) -> FigureInputs:
+    """The figure inputs of a result held in memory (``alsim.Result`` or a ``Simulation``): its
+    summaries as they are, or computed once from its tidy tables."""
+    groups = [g.name for g in result.protocol.groups]
+    parts = []
+    for table, columns in ((result.timeseries, CULTURE_COLUMNS if result.protocol.in_culture else FIGURE_COLUMNS),
+                           (result.weighings, ("weight_g",))):
+        parts.append(table if bd.is_summary(table) else bd.tidy_table(table, list(columns), groups))
+    threshold = result.parameters["righting_threshold"] if "righting_threshold" in result.parameters else []
+    return FigureInputs(result.protocol, result.animals, pd.concat(parts, ignore_index=True),
+                        float(np.median(threshold)) if len(threshold) else float("nan"))
+
+
+# ------------------------------------------------------------------ helpers
+def _band(ax, rows: pd.DataFrame, color, label: str | None, scale: float = 1.0, ls: str | tuple = "-",
+          fewest: int = MIN_ANIMALS) -> None:
+    """Draw the mean +/- SD over age of one group's summary rows of one column.
+
+    Ages with fewer than ``fewest`` animals are left out (:func:`_group_rows` lowers it to the
+    group's size when the group is smaller than ``MIN_ANIMALS``).
 
     Parameters
     ----------
     ax : matplotlib Axes to draw on.
-    df : tidy rows (``animal``, ``age_d`` and ``col``) of one group.
-    col : column to summarise across animals at each age.
+    rows : summary rows (``age_d``, ``n``, ``mean``, ``sd``) of one group and column.
     color, label, ls : line colour, legend label and line style.
     scale : factor applied to values (e.g. 100 for fractions shown as %).
     """
-    s = df.groupby("age_d")[col].agg(["mean", "std", "count"])
-    s = s[s["count"] >= min(MIN_ANIMALS, df["animal"].nunique())]
+    s = rows.sort_values("age_d")
+    s = s[s["n"] >= fewest]
     if s.empty:
         return
-    m, sd = s["mean"] * scale, s["std"].fillna(0.0) * scale
-    ax.fill_between(s.index, m - sd, m + sd, color=color, alpha=0.18, lw=0)
-    ax.plot(s.index, m, color=color, ls=ls, lw=1.6, label=label)
+    m, sd = s["mean"].to_numpy() * scale, s["sd"].fillna(0.0).to_numpy() * scale
+    ax.fill_between(s["age_d"], m - sd, m + sd, color=color, alpha=0.18, lw=0)
+    ax.plot(s["age_d"], m, color=color, ls=ls, lw=1.6, label=label)
 
 
-def _group_bands(ax, df: pd.DataFrame, col: str, ctx: dict, groups: list[str],
-                 scale: float = 1.0) -> None:
+def _group_rows(bands: pd.DataFrame, col: str) -> dict:
+    """Per group: its summary rows of ``col`` and the fewest animals a point needs (``MIN_ANIMALS``,
+    or all of the group's animals with data when it has fewer)."""
+    out = {}
+    for g, rows in bands.groupby("group", sort=False):
+        out[g] = (rows[rows["reporter"] == col], min(MIN_ANIMALS, int(rows["n"].max())))
+    return out
+
+
+def _group_bands(ax, bands: pd.DataFrame, col: str, ctx: dict, groups: list[str], scale: float = 1.0) -> None:
     """One :func:`_band` per group in ``groups`` (protocol order), coloured and labelled by group."""
-    parts = dict(tuple(df.groupby("group")))
+    parts = _group_rows(bands, col)
     for g in groups:
         if g in parts:
-            _band(ax, parts[g], col, ctx["color"][g], ctx["label"][g], scale, ctx["ls"][g])
+            _band(ax, parts[g][0], ctx["color"][g], ctx["label"][g], scale, ctx["ls"][g], parts[g][1])
 
 
 def _panels(n: int, height: float = 3.8):
@@ -164,7 +211,7 @@ def _line_styles(groups) -> dict:
 def plot_weight(result, ctx: dict) -> Figure:
     """Body weight (g) vs age from the twice-weekly weighings, every group."""
     fig, ax = plt.subplots(figsize=SIZE)
-    _group_bands(ax, result.weighings, "weight_g", ctx, ctx["groups"])
+    _group_bands(ax, result.bands, "weight_g", ctx, ctx["groups"])
     _age_axis(ax, ctx)
     ax.set_ylabel("Body weight (g)")
     ax.set_title("Body weight (mean ± SD, both sexes)")
@@ -175,8 +222,8 @@ def plot_weight(result, ctx: dict) -> Figure:
 def plot_motor(result, ctx: dict) -> Figure:
     """Motor function (% of endplates innervated) vs age, with the righting-reflex threshold."""
     fig, ax = plt.subplots(figsize=SIZE)
-    _group_bands(ax, result.timeseries, "motor_function", ctx, ctx["groups"], scale=100.0)
-    thr = 100.0 * float(np.median(result.parameters["righting_threshold"]))
+    _group_bands(ax, result.bands, "motor_function", ctx, ctx["groups"], scale=100.0)
+    thr = 100.0 * result.righting_threshold
     ax.axhline(thr, color="0.3", ls="--", lw=1, label="loss of righting reflex")
     _age_axis(ax, ctx)
     ax.set_ylim(0, 105)
@@ -192,7 +239,7 @@ def plot_mn_counts(result, ctx: dict) -> Figure:
     panels = (("alpha_mn_surviving_vs_wt", "Lumbar α-motor neurons"),
               ("umn_surviving_vs_wt", "Corticospinal (upper) motor neurons"))
     for ax, (col, title) in zip(axes, panels):
-        _group_bands(ax, result.timeseries, col, ctx, ctx["groups"], scale=100.0)
+        _group_bands(ax, result.bands, col, ctx, ctx["groups"], scale=100.0)
         _age_axis(ax, ctx)
         ax.set_title(title)
     axes[0].set_ylabel("Neurons surviving (% of age-matched WT)")
@@ -205,10 +252,10 @@ def plot_innervation(result, ctx: dict) -> Figure:
     """% endplates innervated by motor-unit type (FF, FR, S), one panel per transgenic group."""
     tg = ctx["transgenic"]
     fig, axes = _panels(len(tg))
-    parts = dict(tuple(result.timeseries.groupby("group")))
     for ax, g in zip(axes, tg):
         for col, label, color in MU_TYPES:
-            _band(ax, parts[g], col, color, label, scale=100.0)
+            rows, fewest = _group_rows(result.bands, col)[g]
+            _band(ax, rows, color, label, scale=100.0, fewest=fewest)
         _age_axis(ax, ctx)
         ax.set_title(g, color=ctx["color"][g])
     _label_panels(axes, "Endplates innervated (%)")
@@ -222,7 +269,7 @@ def plot_gliosis(result, ctx: dict) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.2), sharey=True)
     panels = (("microgliosis_index_vs_wt", "Microgliosis"), ("astrogliosis_index_vs_wt", "Astrogliosis"))
     for ax, (col, title) in zip(axes, panels):
-        _group_bands(ax, result.timeseries, col, ctx, ctx["groups"])
+        _group_bands(ax, result.bands, col, ctx, ctx["groups"])
         ax.axhline(GLIOSIS_FOLD, color="0.3", ls=":", lw=1.2, label=f"onset criterion ({GLIOSIS_FOLD:g}× WT)")
         _age_axis(ax, ctx)
         ax.set_title(title)
@@ -235,10 +282,10 @@ def plot_cytokines(result, ctx: dict) -> Figure:
     """Spinal cytokines (fold of WT, log scale), one panel per transgenic group."""
     tg = ctx["transgenic"]
     fig, axes = _panels(len(tg))
-    parts = dict(tuple(result.timeseries.groupby("group")))
     for ax, g in zip(axes, tg):
         for col, label, color, ls in CYTOKINES:
-            _band(ax, parts[g], col, color, label, ls=ls)
+            rows, fewest = _group_rows(result.bands, col)[g]
+            _band(ax, rows, color, label, ls=ls, fewest=fewest)
         ax.axhline(1.0, color="0.5", lw=0.8)
         _age_axis(ax, ctx)
         ax.set_yscale("log")
@@ -314,12 +361,10 @@ def plot_onset(result, ctx: dict) -> Figure:
 
 def plot_culture_survival(result, ctx) -> Figure:
     """Motor-neuron and interneuron survival per day in vitro, % of the matched control culture."""
-    ts = result.timeseries
     fig, axes = plt.subplots(1, 2, figsize=(11.0, 4.5), sharey=True)
     for ax, col, title in ((axes[0], "mn_survival_vs_control", "Motor neurons"),
                            (axes[1], "interneuron_survival_vs_control", "Interneurons")):
-        for g in ctx["groups"]:
-            _band(ax, ts[ts.group == g], col, ctx["color"][g], ctx["label"][g], scale=100.0)
+        _group_bands(ax, result.bands, col, ctx, ctx["groups"], scale=100.0)
         ax.axhline(100.0, color="0.5", lw=0.8)
         ax.set(title=title, xlabel="Days in vitro", xlim=(0, ctx["duration"]), ylim=(0, 110))
     axes[0].set_ylabel("Surviving (% of matched control culture)")
@@ -380,7 +425,8 @@ def plot_distributions(result, ctx) -> Figure:
                            (axes[1], "end_stage_d", "Survival (end stage)")):
         for i, g in enumerate(ctx["transgenic"]):
             v = a.loc[a.group == g, col].dropna().to_numpy()
-            ax.plot(i + rng.uniform(-0.15, 0.15, v.size), v, ".", color=ctx["color"][g], alpha=0.6, ms=4)
+            dots = v[np.linspace(0, v.size - 1, MAX_DOTS).round().astype(int)] if v.size > MAX_DOTS else v
+            ax.plot(i + rng.uniform(-0.15, 0.15, dots.size), dots, ".", color=ctx["color"][g], alpha=0.6, ms=4)
             if v.size:
                 ax.errorbar(i + 0.3, v.mean(), yerr=v.std(ddof=1) if v.size > 1 else 0, fmt="s",
                             color="black", capsize=4, ms=4)
@@ -428,17 +474,17 @@ def plot_power(power: pd.DataFrame, n80: float, title: str, alpha: float, test: 
     return _finish(fig)
 
 
-FIGURES = (  # (readout, file name, function, needs a transgenic group)
-    ("weight", "weight.png", plot_weight, False),
-    ("motor", "motor_function.png", plot_motor, False),
-    ("mn_counts", "mn_counts.png", plot_mn_counts, False),
-    ("innervation", "innervation.png", plot_innervation, True),
-    ("gliosis", "gliosis.png", plot_gliosis, False),
-    ("cytokines", "cytokines.png", plot_cytokines, True),
-    ("survival", "survival_km.png", plot_survival, False),
-    ("onset", "onset_km.png", plot_onset, True),
-    ("survival", "distributions.png", plot_distributions, True),
-    ("onset", "phases.png", plot_phases, True),
+FIGURES = (  # (readout, file name, function, needs a transgenic group, needs time-series summaries)
+    ("weight", "weight.png", plot_weight, False, True),
+    ("motor", "motor_function.png", plot_motor, False, True),
+    ("mn_counts", "mn_counts.png", plot_mn_counts, False, True),
+    ("innervation", "innervation.png", plot_innervation, True, True),
+    ("gliosis", "gliosis.png", plot_gliosis, False, True),
+    ("cytokines", "cytokines.png", plot_cytokines, True, True),
+    ("survival", "survival_km.png", plot_survival, False, False),
+    ("onset", "onset_km.png", plot_onset, True, False),
+    ("survival", "distributions.png", plot_distributions, True, False),
+    ("onset", "phases.png", plot_phases, True, False),
 )
 
 
@@ -452,9 +498,11 @@ def _groups_with_data(result) -> list:
 def make_figures(result) -> dict[str, Figure]:
     """The figures of the protocol's readouts, by file name (without extension).
 
-    ``result`` is one run (``alsim.Result`` or ``experiments.simulation.Simulation``); the
-    figures are open matplotlib Figures (close them, or save them with :func:`save_figure`).
+    ``result`` is one run held in memory (``alsim.Result`` or ``experiments.simulation.Simulation``)
+    or the :class:`FigureInputs` of a run streamed to disk; the figures are open matplotlib
+    Figures (close them, or save them with :func:`save_figure`).
     """
+    result = result if isinstance(result, FigureInputs) else inputs_of(result)
     protocol = result.protocol
     n = result.animals.groupby("group").size()
     palette = plt.get_cmap("tab10").colors
@@ -475,8 +523,9 @@ def make_figures(result) -> dict[str, Figure]:
             figures["culture_survival"] = plot_culture_survival(result, ctx)
             figures["culture_endpoint"] = plot_culture_endpoint(result, ctx)
             return figures
-        for readout, name, draw, needs_tg in FIGURES:
-            if readout in protocol.readouts and (ctx["transgenic"] or not needs_tg):
+        for readout, name, draw, needs_tg, needs_bands in FIGURES:
+            if (readout in protocol.readouts and (ctx["transgenic"] or not needs_tg)
+                    and (len(result.bands) or not needs_bands)):
                 figures[name.removesuffix(".png")] = draw(result, ctx)
         if protocol.sweep is not None and protocol.control is not None:
             from ..analysis.timing import timing_table

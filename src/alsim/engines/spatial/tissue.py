@@ -43,7 +43,8 @@ from .diffusion import FieldGrid
 
 __all__ = ["OUTSIDE", "GREY", "WHITE", "WELL", "REGIONS", "Density", "Tissue", "Placement",
            "VENTRAL_HORN_DENSITIES", "CULTURE_DENSITIES", "SOMA_DIAMETER_UM",
-           "ventral_horn_section", "ventral_horn_slab", "culture_well", "populate"]
+           "BLOCK_DENSITIES", "ventral_horn_section", "ventral_horn_slab", "uniform_block", "culture_well",
+           "populate"]
 
 #: Region codes of the voxels.
 OUTSIDE, GREY, WHITE, WELL = 0, 1, 2, 3
@@ -225,6 +226,31 @@ def ventral_horn_slab(dx_um: float = 10.0, thickness_um: float = 200.0) -> Tissu
     return _ventral_horn(dx_um, nz, nz * dx_um, f"ventral horn slab ({nz * dx_um:g} µm)")
 
 
+#: Densities of the uniform block: the ventral horn's, with α-MNs at their mean density over its grey matter.
+BLOCK_DENSITIES: dict[str, Density] = {
+    "alpha_mn_per_mm3": Density(
+        1.7e3, "α-MNs per mm³ of grey matter", "derived",
+        "15 α-MNs per 30 µm section (see alpha_mn_per_30um_section) over the section's 0.29 mm² of grey matter"),
+    **{k: v for k, v in VENTRAL_HORN_DENSITIES.items() if k != "alpha_mn_per_30um_section"},
+}
+
+
+def uniform_block(size_um: tuple[float, float] = (400.0, 400.0), dx_um: float = 20.0, thickness_um: float = 30.0,
+                  layers: int = 1) -> Tissue:
+    """A box of uniform grey matter, one motor pool throughout: the well-mixed compartment of the mean
+    field given a size (``layers`` > 1 makes it 3-D with ``thickness_um`` = layers · dx).
+
+    Not anatomy: the geometry in which spatial means must reproduce the mean field (every cell type
+    everywhere at its ventral-horn density, no white matter).
+    """
+    nx, ny = (int(round(L / dx_um)) for L in size_um)
+    nz = int(layers)
+    thickness = float(thickness_um) if nz == 1 else nz * float(dx_um)
+    return Tissue(f"uniform block ({size_um[0]:g} × {size_um[1]:g} µm)", float(dx_um), (nz, ny, nx), thickness,
+                  np.full((nz, ny, nx), GREY, dtype=np.int8), np.zeros((nz, ny, nx), dtype=np.int8), ("block",),
+                  (1.0,), BLOCK_DENSITIES, "uniform grey matter (test geometry)")
+
+
 def culture_well(size_um: float = 1000.0, dx_um: float = 10.0, shape: str = "disc",
                  thickness_um: float | None = None) -> Tissue:
     """A monolayer culture: a disc (diameter ``size_um``) or square (side) of well floor, 2-D.
@@ -343,7 +369,10 @@ def _plan(tissue: Tissue, d: dict[str, float]) -> list[tuple[int, np.ndarray, in
     """
     groups = []
     if tissue.pool_names:
-        n_mn = int(round(d["alpha_mn_per_30um_section"] * tissue.thickness_um / 30.0))
+        if "alpha_mn_per_mm3" in d:
+            n_mn = int(round(d["alpha_mn_per_mm3"] * tissue.volume_mm3(tissue.pool >= 0)))
+        else:
+            n_mn = int(round(d["alpha_mn_per_30um_section"] * tissue.thickness_um / 30.0))
         for k, n in enumerate(_round_shares(n_mn, tissue.pool_shares)):
             mask = tissue.pool == k
             groups.append((MOTOR_NEURON, mask, int(n), n / max(tissue.volume_mm3(mask), 1e-30), k))

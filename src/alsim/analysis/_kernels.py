@@ -1,0 +1,66 @@
+"""Compiled loops of the analysis layer (Numba), imported on first use so that loading a protocol
+does not load Numba."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True)
+def interp_rows(t, series, ages, out):
+    """``out[i] = np.interp(ages[i], t[m], series[i, m])`` with ``m`` the finite points of row i."""
+    tt = np.empty(t.size)
+    ss = np.empty(t.size)
+    for i in range(series.shape[0]):
+        if not np.isfinite(ages[i]):
+            continue
+        k = 0
+        for j in range(t.size):
+            if np.isfinite(series[i, j]):
+                tt[k] = t[j]
+                ss[k] = series[i, j]
+                k += 1
+        if k:
+            out[i] = np.interp(ages[i], tt[:k], ss[:k])
+
+
+@njit(cache=True, parallel=True)
+def columns(values, src, ratio, ref, ref_index, out):
+    """``out[c, a, t] = values[a, t, src[c]]``, divided by ``ref[ref_index[a], t, src[c]]`` where
+    ``ratio[c]``: one pass over the animals, each animal's values read in memory order."""
+    for a in prange(values.shape[0]):
+        r = ref_index[a]
+        for t in range(values.shape[1]):
+            for c in range(src.shape[0]):
+                x = values[a, t, src[c]]
+                if ratio[c]:
+                    x = x / ref[r, t, src[c]]
+                out[c, a, t] = x
+
+
+@njit(cache=True, parallel=True)
+def accumulate(series, group, t_idx, ages, binned, n_bins, lo, inv, count, sums, vmin, vmax, hist):
+    """``analysis.bands.accumulate``: ``series`` is (columns, animals, times), animal a has values at
+    its first ``ages[a]`` ages only; the statistics arrays are flat views of (groups, columns, ages)
+    (and ``n_bins`` + 2 bins). Columns run in parallel; each animal's row of a column is read in
+    order and its ages' slots are adjacent."""
+    n_cols, n_ages = series.shape[0], t_idx.shape[0]
+    width = n_bins + 2
+    for c in prange(n_cols):
+        for a in range(series.shape[1]):
+            row = series[c, a]
+            base = (group[a] * n_cols + c) * n_ages
+            for j in range(ages[a]):
+                x = row[t_idx[j]]
+                if not np.isfinite(x):
+                    continue
+                s = base + j
+                count[s] += 1
+                sums[2 * s] += x
+                sums[2 * s + 1] += x * x
+                vmin[s] = min(vmin[s], x)
+                vmax[s] = max(vmax[s], x)
+                if binned:
+                    b = (x - lo[s]) * inv[s]
+                    hist[s * width + (0 if b < 0.0 else (n_bins + 1 if b >= n_bins else 1 + int(b)))] += 1

@@ -1,0 +1,175 @@
+"""Animals simulated cell by cell (``engine: spatial``): one tissue per animal, the same readouts.
+
+Each animal's tissue (a ventral-horn section or slab, or a uniform block; the
+protocol's ``tissue:``) is built from the animal's own parameter vector, its
+Cre and chimera given cell by cell, and stepped by
+:class:`alsim.engines.spatial.step.SpatialEngine` until the end of the
+protocol or the animal's end stage (loss of righting reflex: the innervated
+fraction of the tissue's motor pools, mapped to the animal as the mean field's
+fractions are, crossing ``righting_threshold``). The reporters go to the same
+readouts as the mean field's (``analysis.readouts``). Each animal also keeps
+field and cell snapshots for the run folder's ``spatial/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..biology import genotypes as gt
+from ..biology.model import REPORTER_NAMES
+from ..engines.spatial.cells import CELL_TYPES, MOTOR_NEURON
+from ..engines.spatial.setup import EXPRESSION_OF, Focus, Mosaic, build_engine
+from ..engines.spatial.step import FIELDS
+from ..engines.spatial.tissue import Tissue, culture_well, uniform_block, ventral_horn_section, ventral_horn_slab
+from .protocol import Group, Protocol, TissueSpec
+
+_CELL_TYPE_OF = {param: ctype for ctype, param in EXPRESSION_OF.items()}
+
+
+@dataclass(frozen=True)
+class TissueRecord:
+    """Snapshots of one animal's tissue.
+
+    ``times`` (k,) [day]; ``fields`` (k, species, nz, ny, nx) float32 in the species' units
+    (``field_names``); ``cells`` one row per cell and snapshot (time, position, type, state);
+    ``region`` (nz, ny, nx) the tissue's region codes; ``dx_um``.
+    """
+
+    animal: int
+    group: str
+    times: np.ndarray
+    field_names: tuple[str, ...]
+    fields: np.ndarray
+    cells: pd.DataFrame
+    region: np.ndarray
+    dx_um: float
+    focus: tuple[float, ...] | None
+
+
+def make_tissue(spec: TissueSpec) -> Tissue:
+    """The tissue a protocol's ``tissue:`` block names."""
+    if spec.geometry == "section":
+        return ventral_horn_section(spec.dx_um, spec.thickness_um)
+    if spec.geometry == "slab":
+        return ventral_horn_slab(spec.dx_um, spec.thickness_um)
+    if spec.geometry == "well":
+        return culture_well(spec.size_um[0], spec.dx_um, shape="square", thickness_um=spec.thickness_um)
+    return uniform_block(tuple(spec.size_um), spec.dx_um, spec.thickness_um)
+
+
+def mosaic_of(group: Group, spec: TissueSpec, p: np.ndarray) -> Mosaic:
+    """The group's Cre drivers that excise the mutant transgene, and its chimera, as per-cell transgenes."""
+    cre = tuple((_CELL_TYPE_OF[gt.CELL_EXPRESSION[gt.CRE_DRIVERS[c.driver].cell_type]], c.value)
+                for c in group.cre if c.gene == "SOD1")
+    chimera = None
+    if group.chimera is not None:
+        ch = group.chimera
+        donor = p.copy()
+        gt.GENOTYPES[ch.donor].apply(donor)  # the donor line's transgene
+        chimera = (ch.cell_type, ch.fraction, donor)
+    return Mosaic(cre=cre, chimera=chimera, pattern=spec.chimera_pattern)
+
+
+def host_modifications(group: Group) -> gt.Modifications:
+    """The group's manipulations that act on the whole animal (knockouts, marrow donor, and a Cre deleting
+    another floxed gene such as IKBKB, averaged over the cell type as in the mean field: the cells carry
+    no per-cell NF-kB); Cre excising the mutant transgene and chimeras are given cell by cell instead."""
+    mods = group.modifications
+    return dataclasses.replace(mods, cre=tuple(c for c in mods.cre if c[2] != "SOD1"), chimera=None)
+
+
+def _cell_table(engine, t: float) -> pd.DataFrame:
+    c = engine.cells
+    n = c.n
+    return pd.DataFrame({
+        "age_d": np.full(n, t), "cell": np.arange(n), "type": pd.Categorical.from_codes(c.ctype[:n], CELL_TYPES),
+        "x_um": c.position_um[:n, 0], "y_um": c.position_um[:n, 1], "z_um": c.position_um[:n, 2],
+        "alive": c.alive[:n], "mutant_row": c.genotype[:n], "misfolded_load": c.load[:n],
+        "microglia_state": np.where(c.ctype[:n] == 3, c.mg_state[:n], -1).astype(np.int8),
+        "astrocyte_reactivity": c.reactive[:n], "axon_connected": c.connected[:n] & (c.ctype[:n] == MOTOR_NEURON),
+        "unit_type": c.unit[:n], "pool": c.pool[:n]})
+
+
+def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int,
+                    grid: np.ndarray) -> tuple[np.ndarray, float, TissueRecord]:
+    """Reporters of one animal (or culture well) on ``grid`` (NaN after end stage), its end-stage age
+    (NaN if not reached; wells have none) and its tissue snapshots."""
+    spec = protocol.tissue or TissueSpec()
+    focus = None
+    if spec.focus is not None:
+        f = spec.focus
+        focus = Focus(tuple(f.centre_um), f.radius_um, f.expression_factor, f.microglia == "activated")
+    seed = int(np.random.SeedSequence([protocol.seed, 2, animal]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    engine = build_engine(make_tissue(spec), p, seed, dt_days=spec.dt_days, mosaic=mosaic_of(group, spec, p),
+                          focus=focus)
+    obs = np.full((grid.size, len(REPORTER_NAMES)), np.nan)
+    snaps_t, snaps_f, snaps_c = [], [], []
+
+    def snapshot():
+        snaps_t.append(engine.t)
+        snaps_f.append(engine.fields.reshape((len(FIELDS),) + engine.tissue.shape).astype(np.float32))
+        snaps_c.append(_cell_table(engine, engine.t))
+
+    next_snap = 0.0
+    end_stage = np.nan
+    j = 0
+    margin = engine.end_stage_margin()
+    while True:
+        while j < grid.size and grid[j] <= engine.t + 1e-9:
+            obs[j] = engine.observe()
+            j += 1
+        if engine.t >= next_snap - 1e-9:
+            snapshot()
+            next_snap += spec.snapshot_every_days
+        if j >= grid.size or engine.t >= protocol.duration_days - 1e-9:
+            break
+        engine.step()
+        if engine.in_culture:
+            continue
+        previous, margin = margin, engine.end_stage_margin()
+        if margin < 0:  # loss of righting reflex between the last two steps
+            end_stage = engine.t - spec.dt_days * margin / (margin - previous)
+            while j < grid.size and grid[j] <= engine.t + 1e-9:
+                if grid[j] < end_stage:
+                    obs[j] = engine.observe()
+                j += 1
+            snapshot()
+            break
+    record = TissueRecord(animal, group.name, np.array(snaps_t), FIELDS, np.array(snaps_f),
+                          pd.concat(snaps_c, ignore_index=True), engine.tissue.region.copy(), engine.tissue.dx_um,
+                          None if focus is None else focus.centre_um)
+    return obs, end_stage, record
+
+
+def simulate_tissues(protocol: Protocol, design: pd.DataFrame, P: np.ndarray, grid: np.ndarray,
+                     progress: Callable[[int, int], None] | None = None):
+    """Every animal of ``design`` (rows of ``P``): (observables (animals, times, reporters), end-stage
+    ages, tissue records)."""
+    groups = {g.name: g for g in protocol.groups}
+    n = len(design)
+    obs = np.empty((n, grid.size, len(REPORTER_NAMES)))
+    end_stage = np.full(n, np.nan)
+    records = []
+    for i, row in enumerate(design.itertuples(index=False)):
+        obs[i], end_stage[i], rec = simulate_animal(protocol, groups[row.group], P[i], int(row.animal), grid)
+        records.append(rec)
+        if progress is not None:
+            progress(i + 1, n)
+    return obs, end_stage, records
+
+
+def simulate_wells_spatially(protocol: Protocol, group: Group, P: np.ndarray, t: np.ndarray,
+                             first: int) -> tuple[np.ndarray, list[TissueRecord]]:
+    """Observables (wells, times, reporters) of a co-culture group's wells (rows of ``P``, numbered from
+    ``first``), each a tissue of cells, and their snapshots."""
+    obs = np.empty((len(P), t.size, len(REPORTER_NAMES)))
+    records = []
+    for i, p in enumerate(P):
+        obs[i], _, rec = simulate_animal(protocol, group, p, first + i, t)
+        records.append(rec)
+    return obs, records

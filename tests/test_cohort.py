@@ -1,0 +1,119 @@
+"""Cohorts in chunks: the same numbers whatever the chunking, streamed folders, group summaries,
+and the vectorised survival statistics of large runs held to lifelines."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from lifelines.utils import median_survival_times
+
+import alsim
+from alsim.analysis import bands
+from alsim.analysis.survival import cox_binary, km_median, logrank_p
+from alsim.experiments.streams import pcg64_states
+
+SMALL = {"name": "chunks", "seed": 21, "duration_days": 160, "save_every_days": 5, "control": "WT",
+         "background_mortality_per_day": 0.002, "readouts": ["survival", "weight", "mn_counts"],
+         "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 300, "female_fraction": 0.3},
+                    {"name": "WT", "genotype": "WT", "n": 60}]}
+TABLES = ("animals.parquet", "parameters.parquet", "weighings.parquet", "timeseries.parquet", "animals.csv")
+
+
+@pytest.mark.parametrize("seed", [0, 1994, 2**32, 2**63 - 1])
+def test_streams_are_numpys_spawned_generators(seed):
+    index = np.array([0, 1, 7, 1000, 2**20 + 3, 2**32 - 1])
+    expected = [np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(int(i),))).state["state"] for i in index]
+    assert [{"state": s, "inc": inc} for s, inc in pcg64_states(seed, index)] == expected
+
+
+def test_streamed_tables_do_not_depend_on_the_chunk_size(tmp_path):
+    folders = [alsim.run_to_folder(SMALL, tmp_path / f"c{size}", chunk_size=size) for size in (37, 256)]
+    for name in TABLES:
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+    saved = alsim.run(SMALL).save(tmp_path / "saved")  # held in memory, then written: the same bytes
+    for name in TABLES:
+        assert (saved / name).read_bytes() == (folders[0] / name).read_bytes(), name
+    back = alsim.read_run(folders[0])
+    assert len(back.animals) == 360 and (back.timeseries.sex == "female").any()
+
+
+def test_summary_runs_store_group_quantiles(tmp_path):
+    tidy = alsim.run({**SMALL, "timeseries": "all"})
+    out = alsim.run_to_folder({**SMALL, "timeseries": "summary"}, tmp_path / "s")
+    back = alsim.read_run(out)
+    assert bands.is_summary(back.timeseries) and bands.is_summary(back.weighings)
+    pd.testing.assert_frame_equal(back.animals, tidy.animals)
+    # every (group, age, column) counts exactly the animals with a value there (alive, not failed)
+    for summary, table in ((back.timeseries, tidy.timeseries), (back.weighings, tidy.weighings)):
+        cols = summary.reporter.unique()
+        exact = table.groupby(["group", "age_d"])[list(cols)].count().stack()
+        n = summary.set_index(["group", "age_d", "reporter"]).n.reindex(exact.index, fill_value=0)
+        assert (n.to_numpy() == exact.to_numpy()).all()
+    ts = back.timeseries.set_index(["group", "age_d", "reporter"])
+    for (group, age, col), row in ts.sample(200, random_state=0).iterrows():
+        x = tidy.timeseries.loc[(tidy.timeseries.group == group) & (tidy.timeseries.age_d == age), col]
+        x = x.to_numpy(dtype=float)
+        assert row.n == x.size and row["mean"] == pytest.approx(x.mean(), rel=1e-5, abs=1e-9)
+        for q, name in zip(bands.QUANTILES, bands.QUANTILE_COLUMNS):
+            exact = np.quantile(x, q, method="inverted_cdf")
+            assert abs(row[name] - exact) <= row.q_resolution + 1e-6 * (1 + abs(exact)), (group, age, col, q)
+    assert {p.name for p in (out / "figures").iterdir()} >= {"weight.png", "mn_counts.png", "survival_km.png"}
+
+
+def test_no_time_series_keeps_animals_and_survival_figures(tmp_path):
+    out = alsim.run_to_folder({**SMALL, "timeseries": "none"}, tmp_path / "n")
+    back = alsim.read_run(out)
+    assert back.timeseries.empty and back.weighings.empty and len(back.animals) == 360
+    assert {p.name for p in (out / "figures").iterdir()} == {"survival_km.png", "distributions.png"}
+
+
+def test_group_summaries_add_up_chunk_by_chunk():
+    rng = np.random.default_rng(2)
+    values = rng.lognormal(0.0, 0.3, (2, 900, 12))  # (columns, animals, ages)
+    values[:, np.arange(12)[None, :] > rng.integers(3, 14, 900)[:, None]] = np.nan  # deaths
+    group = np.repeat([0, 1], [500, 400])
+    layout = bands.Layout(("a", "b"), np.arange(12.0), ("x", "y"))
+    pilot = bands.Partial.empty(layout)
+    bands.accumulate(layout, pilot, values[:, :bands.PILOT], group[:bands.PILOT])
+    layout = layout.with_bins(pilot)
+    whole, parts = bands.Partial.empty(layout), bands.Partial.empty(layout)
+    bands.accumulate(layout, whole, values, group)
+    for lo in range(0, 900, 97):
+        part = bands.Partial.empty(layout)
+        bands.accumulate(layout, part, values[:, lo:lo + 97], group[lo:lo + 97])
+        parts.add(part)
+    for name in ("count", "vmin", "vmax", "hist"):
+        assert np.array_equal(getattr(whole, name), getattr(parts, name))
+    np.testing.assert_allclose(parts.sums, whole.sums, rtol=1e-13)
+
+
+def _survival_data(rng, tied: bool):
+    n1, n0 = rng.integers(20, 400, 2)
+    t1, t0 = rng.normal(130, 9, n1), rng.normal(126, 9, n0)
+    if tied:  # onsets fall on weighing days
+        t1, t0 = np.round(t1 / 3.5) * 3.5, np.round(t0 / 3.5) * 3.5
+    e1, e0 = rng.random(n1) < 0.9, rng.random(n0) < 0.85
+    return t1, t0, e1, e0
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_vectorised_survival_statistics_match_lifelines(tied):
+    rng = np.random.default_rng(5 + tied)
+    for _ in range(8):
+        t1, t0, e1, e0 = _survival_data(rng, tied)
+        kmf = KaplanMeierFitter().fit(t1, e1)
+        ci = median_survival_times(kmf.confidence_interval_)
+        assert km_median(t1, e1) == (kmf.median_survival_time_, ci.iloc[0, 0], ci.iloc[0, 1])
+        assert logrank_p(t1, t0, e1, e0) == pytest.approx(logrank_test(t1, t0, e1, e0).p_value, rel=1e-12)
+        df = pd.DataFrame({"T": np.r_[t1, t0], "E": np.r_[e1, e0].astype(int),
+                           "arm": np.r_[np.ones(t1.size), np.zeros(t0.size)]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cph = CoxPHFitter().fit(df, "T", "E", fit_options={"precision": 1e-14})
+        lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+        np.testing.assert_allclose(cox_binary(t1, t0, e1, e0), (cph.hazard_ratios_["arm"], lo, hi), rtol=1e-8)

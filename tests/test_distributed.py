@@ -1,0 +1,62 @@
+"""Dask: a cohort on 1 or 2 worker processes gives the bytes of the in-process run, and a worker killed
+mid-run costs its chunk a rerun, nothing lost or duplicated."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+import alsim
+from alsim.experiments import cohort, runner
+
+COHORT = {"name": "dask-cohort", "seed": 8, "duration_days": 150, "save_every_days": 10, "timeseries": "summary",
+          "readouts": ["survival"], "control": "WT",
+          "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 1600},
+                     {"name": "WT", "genotype": "WT", "n": 400}]}
+CHUNK = 256
+KILLED_CHUNK = 2 * CHUNK  # first animal of the chunk whose worker dies on its first attempt
+FILES = ("animals.parquet", "parameters.parquet", "timeseries.parquet", "weighings.parquet")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in FILES}
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("dask") / "in-process"
+    alsim.run_to_folder(COHORT, out, chunk_size=CHUNK)
+    return _files(out)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_give_the_bytes_of_the_in_process_run(in_process, tmp_path, workers):
+    out = alsim.run_to_folder(COHORT, tmp_path / "run", chunk_size=CHUNK, workers=workers)
+    assert _files(out) == in_process
+
+
+def _dies_once(plan, animals, marker: str):
+    """The chunk task, except that the task of chunk ``KILLED_CHUNK`` kills its worker process
+    (SIGKILL, as the kernel's OOM killer would) the first time it runs."""
+    if animals[0] == KILLED_CHUNK and not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return cohort.simulate_chunk(plan, animals)
+
+
+def test_a_killed_worker_costs_a_rerun_not_a_result(in_process, tmp_path, monkeypatch):
+    marker = tmp_path / "killed"
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import this test module
+    try:
+        monkeypatch.setattr(runner, "simulate_chunk", functools.partial(_dies_once, marker=str(marker)))
+        out = alsim.run_to_folder(COHORT, tmp_path / "run", chunk_size=CHUNK, workers=2)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert marker.exists()  # the worker did die
+    assert _files(out) == in_process
