@@ -46,8 +46,8 @@ def sensitivities(names: list[str], targets: list[cal.Target], step: float = 0.0
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parameters", type=int, default=6, help="refit the K most influential parameters")
-    ap.add_argument("--max-steps", type=int, default=10,
+    ap.add_argument("--parameters", type=int, default=4, help="refit the K most influential parameters")
+    ap.add_argument("--max-steps", type=int, default=6,
                     help="trust-region steps per refit (each costs K + 1 evaluations)")
     ap.add_argument("--diff-step", type=float, default=0.1,
                     help="finite-difference step in logit units (wide: the typical-animal rows move in steps)")

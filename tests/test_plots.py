@@ -62,3 +62,23 @@ def test_wild_type_only_skips_transgenic_figures(tmp_path):
                                                       "distributions.png", "phases.png"}
     for path in written:
         _assert_png(path)
+
+
+def test_time_courses_stop_when_fewer_than_half_remain(result):
+    """The G93A weight curve ends at the last weighing with at least half of the group alive, the
+    age axis ends with the last curve, and the figure says what the curves are made of."""
+    import numpy as np
+
+    from alsim.report.plots import ALIVE_NOTE, make_figures
+
+    w = result.weighings
+    alive = w[w.group == "G93A"].groupby("age_d").size()
+    last = alive[alive >= 3].index.max()              # half of 6
+    fig = make_figures(result)["weight"]
+    ax = fig.axes[0]
+    g93a = next(line for line in ax.get_lines() if line.get_label().startswith("G93A"))
+    assert np.nanmax(g93a.get_xdata()) == last
+    assert alive.index.max() > last                   # the survivors' later weighings are not drawn
+    wt_end = max(np.nanmax(line.get_xdata()) for line in ax.get_lines())
+    assert ax.get_xlim()[1] == pytest.approx(min(200.0, 1.03 * wt_end))
+    assert any(t.get_text() == ALIVE_NOTE for t in fig.texts)

@@ -21,8 +21,10 @@ day, % of the matched control culture) and ``culture_endpoint.png`` (the last
 day as bars with wells as dots) instead.
 
 Curves are group means with a +/- SD band across the animals alive at each
-age, drawn only where at least ``MIN_ANIMALS`` animals are alive (later ages
-rest on survivors only). They are drawn from group summaries (``analysis.bands``:
+age, drawn only while at least half of the group (and ``MIN_ANIMALS``) is alive:
+later ages would rest on the few survivors, whose mean hooks upwards; each
+time-course figure says so under its axes, and its age axis ends where the
+last curve ends. They are drawn from group summaries (``analysis.bands``:
 accumulated chunk by chunk during a run, or computed once from a result's tidy
 tables), never from per-animal group-bys; Kaplan-Meier curves and the per-animal
 figures come from the per-animal table (at most ``MAX_DOTS`` dots per arm, an
@@ -47,6 +49,8 @@ import pandas as pd  # noqa: E402
 from lifelines import KaplanMeierFitter  # noqa: E402
 from lifelines.plotting import add_at_risk_counts  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from ..analysis import bands as bd  # noqa: E402
@@ -130,11 +134,13 @@ def _band(ax, rows: pd.DataFrame, color, label: str | None, scale: float = 1.0, 
 
 
 def _group_rows(bands: pd.DataFrame, col: str) -> dict:
-    """Per group: its summary rows of ``col`` and the fewest animals a point needs (``MIN_ANIMALS``,
-    or all of the group's animals with data when it has fewer)."""
+    """Per group: its summary rows of ``col`` and the fewest animals a point needs: half of the
+    group's animals with data (rounded up), and at least ``MIN_ANIMALS`` (or all of them when the
+    group has fewer)."""
     out = {}
     for g, rows in bands.groupby("group", sort=False):
-        out[g] = (rows[rows["reporter"] == col], min(MIN_ANIMALS, int(rows["n"].max())))
+        n = int(rows["n"].max())
+        out[g] = (rows[rows["reporter"] == col], max(min(MIN_ANIMALS, n), -(-n // 2)))
     return out
 
 
@@ -193,9 +199,20 @@ def save_figure(fig: Figure, path: Path) -> Path:
 
 
 def _age_axis(ax, ctx: dict) -> None:
-    """Age axis over the whole follow-up."""
-    ax.set_xlim(0, ctx["duration"])
+    """Age axis from birth to where the last curve on ``ax`` ends (the follow-up at most)."""
+    ends = [float(np.nanmax(line.get_xdata())) for a in ax.get_shared_x_axes().get_siblings(ax)
+            for line in a.get_lines() if len(line.get_xdata()) > 2]
+    right = min(ctx["duration"], 1.03 * max(ends)) if ends else ctx["duration"]
+    ax.set_xlim(0, right)
     ax.set_xlabel(AGE_LABEL)
+
+
+ALIVE_NOTE = "Mean ± SD of the animals alive at each age; a curve stops when fewer than half of its group remain."
+
+
+def _alive_note(fig: Figure) -> None:
+    """Say under the axes what a time-course curve is made of."""
+    fig.text(0.01, 0.0, ALIVE_NOTE, fontsize=7, color="0.35", ha="left", va="top")
 
 
 def _line_styles(groups) -> dict:
@@ -216,6 +233,7 @@ def plot_weight(result, ctx: dict) -> Figure:
     ax.set_ylabel("Body weight (g)")
     ax.set_title("Body weight (mean ± SD, both sexes)")
     _legend(ax, loc="lower right")
+    _alive_note(fig)
     return _finish(fig)
 
 
@@ -230,6 +248,7 @@ def plot_motor(result, ctx: dict) -> Figure:
     ax.set_ylabel("Motor function (% endplates innervated)")
     ax.set_title("Motor function")
     ax.legend(loc="center right")
+    _alive_note(fig)
     return _finish(fig)
 
 
@@ -245,6 +264,7 @@ def plot_mn_counts(result, ctx: dict) -> Figure:
     axes[0].set_ylabel("Neurons surviving (% of age-matched WT)")
     axes[0].set_ylim(0, 110)
     _side_legend(fig, axes[0])
+    _alive_note(fig)
     return _finish(fig)
 
 
@@ -261,6 +281,7 @@ def plot_innervation(result, ctx: dict) -> Figure:
     _label_panels(axes, "Endplates innervated (%)")
     axes[0].set_ylim(0, 105)
     _side_legend(fig, axes[0], title="Motor-unit type", title_fontsize=8)
+    _alive_note(fig)
     return _finish(fig)
 
 
@@ -275,6 +296,7 @@ def plot_gliosis(result, ctx: dict) -> Figure:
         ax.set_title(title)
     axes[0].set_ylabel("Activation index (fold of age-matched WT)")
     _side_legend(fig, axes[0])
+    _alive_note(fig)
     return _finish(fig)
 
 
@@ -293,8 +315,9 @@ def plot_cytokines(result, ctx: dict) -> Figure:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(g, color=ctx["color"][g])
-    _label_panels(axes, "Concentration (fold of age-matched WT)")
+    _label_panels(axes, "Concentration (fold of age-matched WT, log scale)")
     _side_legend(fig, axes[0], title="type I (solid)\ntype II (dashed)", title_fontsize=8)
+    _alive_note(fig)
     return _finish(fig)
 
 
@@ -385,13 +408,18 @@ def plot_culture_endpoint(result, ctx) -> Figure:
             xi = x[i] + (k - 0.5) * width
             ax.bar(xi, v.mean(), width, yerr=v.std(ddof=1) if v.size > 1 else 0.0, capsize=3,
                    color=ctx["color"][g], alpha=0.85 if k == 0 else 0.45, hatch=hatch,
-                   edgecolor="black", linewidth=0.6, label=name if i == 0 else None)
+                   edgecolor="black", linewidth=0.6)
             ax.plot(np.full(v.size, xi), v, "k.", ms=3)
     ax.axhline(100.0, color="0.5", lw=0.8)
     ax.set_xticks(x, [g.replace(" + ", "\n+ ").replace(" on ", "\non ") for g in ctx["groups"]], fontsize=8)
     ax.set(ylabel="Surviving at last day (% of matched control)", ylim=(0, 115),
            title=f"Day {ctx['duration']:g} in vitro")
-    ax.legend(loc="lower right")
+    # neutral swatches: the cell type is the fill pattern, the colour is the group
+    handles = [Patch(facecolor="0.55", edgecolor="black", lw=0.6, label="motor neurons"),
+               Patch(facecolor="0.85", edgecolor="black", lw=0.6, hatch="//", label="interneurons"),
+               Line2D([], [], color="black", marker="|", ls="", ms=9, label="mean ± SD of wells"),
+               Line2D([], [], color="black", marker=".", ls="", ms=5, label="one well")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return _finish(fig)
 
 
@@ -438,7 +466,8 @@ def plot_distributions(result, ctx) -> Figure:
 
 def plot_phases(result, ctx) -> Figure:
     """Early (onset to -10 % weight) and late (-10 % weight to end stage) phase durations per arm,
-    mean with 95 % confidence interval (t)."""
+    mean with 95 % confidence interval (t), and above each bar the animals it rests on (of the arm):
+    an animal that reaches end stage before losing 10 % of its peak weight has neither phase."""
     from scipy import stats
 
     a = result.animals
@@ -446,16 +475,24 @@ def plot_phases(result, ctx) -> Figure:
     width = 0.38
     for k, (col, name) in enumerate((("early_phase_d", "early phase"), ("late_phase_d", "late phase"))):
         for i, g in enumerate(ctx["transgenic"]):
-            v = a.loc[a.group == g, col].dropna().to_numpy()
+            arm = a.loc[a.group == g, col]
+            v = arm.dropna().to_numpy()
             if v.size == 0:
                 continue
             half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
-            ax.bar(i + (k - 0.5) * width, v.mean(), width, yerr=half, capsize=3, color=ctx["color"][g],
+            xi = i + (k - 0.5) * width
+            ax.bar(xi, v.mean(), width, yerr=half, capsize=3, color=ctx["color"][g],
                    alpha=0.9 if k == 0 else 0.45, hatch=None if k == 0 else "//", edgecolor="black",
-                   linewidth=0.6, label=name if i == 0 else None)
+                   linewidth=0.6)
+            ax.annotate(f"{v.size}/{arm.size}", (xi, v.mean() + half), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
     ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
-    ax.set(ylabel="Duration (days, mean and 95 % CI)", title="Disease phases")
-    _legend(ax, loc="best")
+    ax.set(ylabel="Duration (days, mean and 95 % CI)",
+           title="Disease phases (above each bar: animals with the phase / in the arm)")
+    handles = [Patch(facecolor="0.55", edgecolor="black", lw=0.6, label="early phase"),
+               Patch(facecolor="0.85", edgecolor="black", lw=0.6, hatch="//", label="late phase")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    ax.margins(y=0.12)
     return _finish(fig)
 
 
