@@ -82,3 +82,14 @@ def test_time_courses_stop_when_fewer_than_half_remain(result):
     wt_end = max(np.nanmax(line.get_xdata()) for line in ax.get_lines())
     assert ax.get_xlim()[1] == pytest.approx(min(200.0, 1.03 * wt_end))
     assert any(t.get_text() == ALIVE_NOTE for t in fig.texts)
+
+
+def test_vector_figures_are_written_beside_the_pngs(tmp_path):
+    """vector_figures: svg writes each figure also as SVG, with its text as text."""
+    res = run(_protocol(readouts=["survival", "weight"], vector_figures="svg"))
+    written = {p.name for p in write_figures(res, tmp_path)}
+    pngs = {n for n in written if n.endswith(".png")}
+    assert {"survival_km.png", "weight.png"} <= pngs and written == pngs | {n[:-4] + ".svg" for n in pngs}
+    svg = (tmp_path / "weight.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "Body weight" in svg
+    assert all(p.suffix == ".png" for p in write_figures(run(_protocol(readouts=["survival"])), tmp_path / "b"))

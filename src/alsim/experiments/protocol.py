@@ -429,6 +429,7 @@ class Protocol(_Strict):
     background_mortality_per_day: Annotated[float, Field(ge=0.0, le=0.1)] = 0.0
     within_animal_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
     timeseries: Literal["auto", "all", "summary", "none"] = "auto"
+    vector_figures: Literal["svg", "pdf"] | None = None  # each figure also as SVG or PDF, for papers
     groups: Annotated[list[Group], Field(min_length=1, max_length=limits.MAX_GROUPS)]
 
     _name = field_validator("name")(classmethod(lambda cls, v: _folder_name(v)))

@@ -574,9 +574,17 @@ def make_figures(result) -> dict[str, Figure]:
 
 
 def write_figures(result, out_dir: Path) -> list[Path]:
-    """Write the figures of the protocol's readouts into ``out_dir`` (created if missing) as PNG;
-    returns the files written, in the order of the table in the module docstring."""
+    """Write the figures of the protocol's readouts into ``out_dir`` (created if missing) as PNG,
+    and also as SVG or PDF when the protocol asks (``vector_figures``); returns the files written,
+    in the order of the table in the module docstring."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context(STYLE):
-        return [save_figure(fig, out_dir / f"{name}.png") for name, fig in make_figures(result).items()]
+    vector = getattr(result.protocol, "vector_figures", None)
+    written = []
+    with plt.rc_context({**STYLE, "svg.fonttype": "none", "pdf.fonttype": 42}):  # text stays text
+        for name, fig in make_figures(result).items():
+            if vector is not None:
+                fig.savefig(out_dir / f"{name}.{vector}", bbox_inches="tight", pad_inches=0.1)
+                written.append(out_dir / f"{name}.{vector}")
+            written.append(save_figure(fig, out_dir / f"{name}.png"))
+    return written
