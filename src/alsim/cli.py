@@ -96,12 +96,18 @@ def run_cmd(
     workers: Annotated[Optional[int], typer.Option(help="simulate on a local Dask cluster of N processes")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="simulate on the Dask cluster at this address")] = None,
     chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", help="animals simulated at once")] = None,
+    parameters: Annotated[Optional[str], typer.Option(
+        "--parameters", help="start from these parameter values (a run's manifest.json, or a YAML/JSON "
+                             "mapping name: value); lines and manipulations still apply on top")] = None,
 ) -> None:
     """Simulate a protocol and write its run folder chunk by chunk: tables, manifest, figures, summary."""
     from .api import run_to_folder
+    from .experiments.protocol import read_parameter_file, with_base_parameters
 
     try:
         proto = load_protocol(protocol)
+        if parameters is not None:
+            proto = with_base_parameters(proto, read_parameter_file(parameters))
         if seed is not None and seed < 0:
             raise ProtocolError(f"--seed: must be non-negative, got {seed}")
     except ProtocolError as e:

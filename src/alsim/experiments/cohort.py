@@ -137,7 +137,7 @@ def _references(protocol: Protocol, starts: np.ndarray, grid: np.ndarray) -> tup
     """Matched wild-type reference of each group and sex present (typical animal, same background,
     sex and overrides, no mutant SOD1): the denominators of MN loss, gliosis and cytokine folds.
     Groups that share a reference share one simulation."""
-    base = prm.default_vector()
+    base = protocol.base_vector()
     keys: dict[tuple, int] = {}
     vectors, ref_of = [], np.full((len(protocol.groups), 2), -1, np.int64)
     for gi, g in enumerate(protocol.groups):
@@ -267,7 +267,7 @@ def chunk_animals(plan: Plan, animals: range | np.ndarray) -> Animals:
     groups = protocol.groups
     sex = female_flags(j, np.array([grp.female_fraction for grp in groups])[g]).astype(np.int64)
     z, seeds, noise, other = _draws(protocol, idx, plan.i_weigh.size)
-    base = prm.default_vector()
+    base = protocol.base_vector()
     litter, litter_factor = _litters(plan, idx, j, base)
     if protocol.engine == "spatial":  # Cre and chimeras are given cell by cell, not averaged into the parameters
         from .spatial_run import host_modifications as modifications_of

@@ -95,7 +95,7 @@ def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray) -> np.ndarray:
 def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None = None):
     """Simulate every well of a culture protocol; readouts relative to matched control cultures."""
     start = time.perf_counter()
-    base = prm.default_vector()
+    base = protocol.base_vector()
     t = np.arange(0.0, protocol.duration_days + 1e-9, protocol.save_every_days)
     if t[-1] < protocol.duration_days:
         t = np.append(t, protocol.duration_days)

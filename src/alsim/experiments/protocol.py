@@ -18,12 +18,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Mapping
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from .._text import did_you_mean, shown
 from ..analysis.readouts import READOUT_COLUMNS, WELL_READOUT_COLUMNS
 from ..biology.drugs import DRUGS, ROUTES, Drug, Schedule, generic_drug
 from ..biology.genotypes import CRE_DRIVERS, FLOXED_GENES, GENOTYPES, KNOCKOUTS, Modifications
+from ..biology import parameters as prm
 from ..biology.parameters import IDX, override_error, unknown_parameter
 from .yaml_input import InputError, parse_yaml, read_bytes
 from . import limits
@@ -430,6 +432,9 @@ class Protocol(_Strict):
     within_animal_noise: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
     timeseries: Literal["auto", "all", "summary", "none"] = "auto"
     vector_figures: Literal["svg", "pdf"] | None = None  # each figure also as SVG or PDF, for papers
+    # parameter values that replace the defaults before lines, manipulations and overrides apply
+    # (a replayed parameter set: alsim run --parameters manifest.json)
+    base_parameters: Mapping[str, float] = Field(default_factory=dict, validate_default=True)
     groups: Annotated[list[Group], Field(min_length=1, max_length=limits.MAX_GROUPS)]
 
     _name = field_validator("name")(classmethod(lambda cls, v: _folder_name(v)))
@@ -442,14 +447,22 @@ class Protocol(_Strict):
                 raise ValueError(f"unknown readout {shown(r)} (known: {', '.join(READOUTS)})")
         return v
 
-    @field_validator("overrides")
+    @field_validator("overrides", "base_parameters")
     @classmethod
     def _known_params(cls, v: dict[str, float]) -> dict[str, float]:
         return _check_overrides(v)
 
-    @field_serializer("overrides")
+    @field_serializer("overrides", "base_parameters")
     def _plain_overrides(self, v: Mapping[str, float]) -> dict[str, float]:
         return dict(v)
+
+    def base_vector(self) -> np.ndarray:
+        """The parameter vector every animal and well starts from: the defaults, with
+        ``base_parameters`` in place."""
+        v = prm.default_vector()
+        for name, value in self.base_parameters.items():
+            v[IDX[name]] = value
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "Protocol":
@@ -653,3 +666,40 @@ def load_protocol(ref: str | Path) -> Protocol:
     except InputError as err:
         raise ProtocolError(f"{source}: {err}") from None
     return protocol_from_dict(document, source)
+
+
+def read_parameter_file(ref: str | Path) -> dict[str, float]:
+    """The parameter values a file sets, as ``base_parameters``: a run's ``manifest.json`` (its
+    ``parameters``) or a YAML/JSON mapping of parameter name to value. Values equal to the
+    defaults are left out, so a manifest of a default run sets nothing."""
+    ref = str(ref)
+    try:
+        if not _exists(ref):
+            raise ProtocolError(f"--parameters: file not found: {shown(ref)}")
+        document = parse_yaml(read_bytes(Path(ref)))  # JSON is YAML
+    except InputError as err:
+        raise ProtocolError(f"--parameters: {shown(ref)}: {err}") from None
+    if isinstance(document, dict) and isinstance(document.get("parameters"), dict):
+        document = document["parameters"]  # a run's manifest
+    if not isinstance(document, dict):
+        raise ProtocolError(f"--parameters: {shown(ref)}: expected a mapping of parameter name to value "
+                            "or a run's manifest.json")
+    out = {}
+    for name, entry in document.items():
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        if not isinstance(name, str) or name not in IDX:
+            raise ProtocolError(f"--parameters: {unknown_parameter(str(name))}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ProtocolError(f"--parameters: {name}: expected a number, got {shown(value)}")
+        if float(value) != prm.BY_NAME[name].value:
+            out[name] = float(value)
+    return out
+
+
+def with_base_parameters(protocol: Protocol, values: Mapping[str, float]) -> Protocol:
+    """The protocol starting from ``values`` in place of the defaults (checked like overrides)."""
+    try:
+        return protocol_from_dict({**protocol.model_dump(), "base_parameters": {**protocol.base_parameters,
+                                                                                **values}}, protocol.name)
+    except ProtocolError as err:
+        raise ProtocolError(str(err).replace("base_parameters", "--parameters", 1)) from None

@@ -57,7 +57,9 @@ def manifest(protocol, wall_time_s: float, n_failed: int) -> dict:
         "wall_time_s": round(wall_time_s, 3),
         "animals": protocol.n_animals,
         "animals_failed": n_failed,
-        "parameters": {p.name: {"value": p.value, "unit": p.unit, "basis": p.basis} for p in prm.PARAMETERS},
+        # the values every animal starts from (the defaults, or the protocol's base_parameters)
+        "parameters": {p.name: {"value": float(v), "unit": p.unit, "basis": p.basis}
+                       for p, v in zip(prm.PARAMETERS, protocol.base_vector())},
         "parameter_overrides": {
             "protocol": protocol.overrides,
             **{f"group {g.name}": g.overrides for g in protocol.groups if g.overrides},
