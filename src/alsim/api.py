@@ -42,12 +42,15 @@ class Result(Simulation):
 
     def survival(self) -> pd.DataFrame:
         """Kaplan-Meier medians, log-rank tests and Cox hazard ratios of each arm against the control
-        (end stage, onset and phases; deaths from other causes censored). Animals only."""
+        and of each planned contrast (end stage, onset and phases; deaths from other causes
+        censored). Animals only."""
         from .analysis.survival import survival_report
 
-        if self.protocol.in_culture:
+        p = self.protocol
+        if p.in_culture:
             raise ValueError("survival: a culture protocol has wells, not animals with an end stage")
-        return survival_report(self.animals, self._control(), self.protocol.duration_days)
+        return survival_report(self.animals, p.control if p.contrasts else self._control(), p.duration_days,
+                               p.contrasts, p.covariates)
 
     def claims(self) -> list[Row]:
         """The protocol's claim criteria scored on this run (empty without a claim)."""

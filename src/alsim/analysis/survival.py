@@ -211,10 +211,85 @@ def cox_binary(t1: np.ndarray, t0: np.ndarray, e1: np.ndarray, e0: np.ndarray,
     return None
 
 
-def survival_report(animals: pd.DataFrame, control: str, follow_up: float) -> pd.DataFrame:
-    """Arm statistics for survival, onset and early disease, non-ALS deaths censored, plus survival
-    with non-ALS deaths counted as events (the common mistake) for comparison."""
-    parts = [arm_statistics(animals, control, e, follow_up) for e in ENDPOINTS]
-    naive = arm_statistics(animals, control, "survival", follow_up, count_non_als=True)
-    naive["endpoint"] = "survival, non-ALS deaths counted"
-    return pd.concat([*parts, naive], ignore_index=True)
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm 1979 Scand J Stat 6:65): family-wise error
+    controlled over the planned contrasts. Written out: five lines, and statsmodels, which has
+    it, is not a dependency."""
+    p = np.asarray(p, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    out = np.empty_like(p)
+    out[order] = adjusted
+    return out
+
+
+def _adjusted_cox(df: pd.DataFrame, covariates: list[str], cluster: bool, alpha: float) -> dict:
+    """Cox hazard ratio of ``arm`` adjusted for ``covariates`` (lifelines), with robust (sandwich)
+    intervals clustered by litter when ``cluster``; NaN and the reason when not estimable."""
+    base = _cox_vs_control(df[["T", "E", "arm"]], alpha)
+    if "hazard_ratio" not in base or not covariates:
+        return base
+    cols = ["T", "E", "arm", *covariates] + (["litter"] if cluster else [])
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            cph = CoxPHFitter(alpha=alpha).fit(df[cols], "T", "E", cluster_col="litter" if cluster else None)
+        except ConvergenceError:
+            return {"hr_note": NOT_CONVERGED}
+    hr = float(np.exp(cph.params_["arm"]))
+    lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+    return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi)}
+
+
+def contrast_statistics(animals: pd.DataFrame, contrasts, endpoint: str = "survival",
+                        follow_up: float = np.inf, covariates=(), alpha: float = 0.05) -> pd.DataFrame:
+    """One row per planned contrast [arm, reference]: the arm's KM median, the log-rank p against the
+    reference and its Holm adjustment over the contrasts, and the Cox hazard ratio adjusted for
+    ``covariates`` (``sex``: female vs male), with intervals clustered by litter when the protocol
+    has litters."""
+    t_all, e_all = durations_events(animals, endpoint, follow_up)
+    group = animals["group"].to_numpy()
+    female = (animals["sex"].to_numpy() == "female").astype(float)
+    litter = animals["litter"].to_numpy() if "litter" in animals else np.full(len(animals), np.nan)
+    rows = []
+    for arm, ref in contrasts:
+        a, r = group == arm, group == ref
+        sub = np.concatenate([np.nonzero(a)[0], np.nonzero(r)[0]])
+        kmf = KaplanMeierFitter(alpha=alpha).fit(t_all[a], e_all[a])
+        ci = median_survival_times(kmf.confidence_interval_)
+        df = pd.DataFrame({"T": t_all[sub], "E": e_all[sub].astype(int),
+                           "arm": np.r_[np.ones(a.sum()), np.zeros(r.sum())], "sex": female[sub],
+                           "litter": litter[sub]})
+        used = [c for c in covariates if df[c].nunique() > 1]  # one sex only: nothing to adjust for
+        cluster = bool(pd.notna(df["litter"]).all() and df["litter"].nunique() > 1)
+        row = {"group": arm, "reference": ref, "endpoint": endpoint, "n": int(a.sum()), "events": int(e_all[a].sum()),
+               "median_d": float(kmf.median_survival_time_), "median_low_d": float(ci.iloc[0, 0]),
+               "median_high_d": float(ci.iloc[0, 1]),
+               "logrank_p": float(logrank_test(t_all[a], t_all[r], e_all[a], e_all[r]).p_value),
+               "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": "",
+               "adjusted_for": " + ".join(used + (["litter (clustered SE)"] if cluster and used else []))}
+        row.update(_adjusted_cox(df, used, cluster and bool(used), alpha))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["logrank_p_holm"] = holm(out["logrank_p"].to_numpy())
+    return out
+
+
+def survival_report(animals: pd.DataFrame, control: str | None, follow_up: float, contrasts=(),
+                    covariates=()) -> pd.DataFrame:
+    """Arm statistics for survival, onset and early disease against the control, non-ALS deaths
+    censored, plus survival with non-ALS deaths counted as events (the common mistake) for
+    comparison; then the planned ``contrasts`` (with Holm-adjusted p-values and covariate-adjusted
+    hazard ratios). ``reference`` names what each row is compared with."""
+    parts = []
+    if control is not None:
+        parts = [arm_statistics(animals, control, e, follow_up) for e in ENDPOINTS]
+        naive = arm_statistics(animals, control, "survival", follow_up, count_non_als=True)
+        naive["endpoint"] = "survival, non-ALS deaths counted"
+        parts.append(naive)
+        for part in parts:
+            part.insert(1, "reference", np.where(part["group"] == control, "", control))
+    if contrasts:
+        parts += [contrast_statistics(animals, contrasts, e, follow_up, list(covariates)) for e in ENDPOINTS]
+    return pd.concat(parts, ignore_index=True)

@@ -423,6 +423,11 @@ class Protocol(_Strict):
     engine: Literal["meanfield", "spatial"] = "meanfield"
     tissue: TissueSpec | None = None
     control: str | None = None
+    # planned comparisons [arm, reference] beside (or instead of) the control, each tested in the
+    # survival statistics; p-values Holm-corrected across them; Cox models adjusted for ``covariates``
+    contrasts: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+        default_factory=list, max_length=limits.MAX_GROUPS)
+    covariates: list[Literal["sex"]] = Field(default_factory=list, max_length=1)
     readouts: list[str] = Field(default_factory=lambda: list(READOUTS))
     overrides: Mapping[str, float] = Field(default_factory=dict, validate_default=True)
     claim: Claim | None = None
@@ -472,6 +477,16 @@ class Protocol(_Strict):
             raise ValueError(f"group names must be unique, {sorted(dup)[0]!r} repeats")
         if self.control is not None and self.control not in names:
             raise ValueError(f"control {self.control!r} is not a group (groups: {', '.join(names)})")
+        for k, (arm, ref) in enumerate(self.contrasts):
+            for name in (arm, ref):
+                if name not in names:
+                    raise ValueError(f"contrasts.{k}: {name!r} is not a group (groups: {', '.join(names)})")
+            if arm == ref:
+                raise ValueError(f"contrasts.{k}: compares {arm!r} with itself")
+        if len({tuple(c) for c in self.contrasts}) < len(self.contrasts):
+            raise ValueError("contrasts: a comparison is listed twice")
+        if (self.contrasts or self.covariates) and self.in_culture:
+            raise ValueError("contrasts: culture wells are compared with their matched control cultures only")
         if self.save_every_days > self.duration_days:
             raise ValueError(f"save_every_days {self.save_every_days} exceeds duration_days {self.duration_days}")
         if self.tissue is not None and self.engine != "spatial":

@@ -289,8 +289,9 @@ def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
     steps = [("comparisons.csv", lambda: compare_to_control(animals, control))] if control is not None else []
     if control is not None and protocol.sweep is not None:
         steps.append(("timing.csv", lambda: timing_table(protocol, animals)))
-    if control is not None and not protocol.in_culture:
-        steps.append(("survival_stats.csv", lambda: survival_report(animals, control, protocol.duration_days)))
+    if (control is not None or protocol.contrasts) and not protocol.in_culture:
+        steps.append(("survival_stats.csv", lambda: survival_report(
+            animals, control, protocol.duration_days, protocol.contrasts, protocol.covariates)))
     for k, (name, table) in enumerate(steps, start=1):
         table().to_csv(folder / name, index=False)
         if progress is not None:
