@@ -22,6 +22,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.markup import escape
 from rich.table import Table
 
+from ._text import shown
 from .experiments.protocol import ProtocolError, library_names, library_text, load_protocol, protocol_from_dict
 
 DEFAULT_DESIGN_N = "5,10,15,20,30,40,60,80,120,160"
@@ -131,6 +132,20 @@ def run_cmd(
     console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True, markup=False)
     console.print(f"wrote {escape(str(out_dir))}/ ({figures} figures) in {manifest['wall_time_s']:.1f} s of simulation",
                   highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    folder: Annotated[str, typer.Argument(help="a run folder (written by alsim run)")],
+) -> None:
+    """Write report.html into a run folder: summary, claims, tables, every figure and the manifest in
+    one self-contained page that opens from disk."""
+    from .report.html import write_report
+
+    path = Path(folder)
+    if not (path / "manifest.json").is_file() or not (path / "summary.md").is_file():
+        _fail(f"report: {shown(folder)} is not an alsim run folder (no manifest.json and summary.md)")
+    console.print(f"wrote {escape(str(write_report(path)))}", highlight=False)
 
 
 @app.command("export")

@@ -56,6 +56,11 @@ def _failures(animals: pd.DataFrame, unit: str, listed: int = 100) -> list[str]:
     return lines
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a literal '|' (e.g. an absolute value) must not end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def summary_markdown(protocol, animals: pd.DataFrame, claim_rows=None) -> str:
     """A short Markdown report: the protocol, mean +/- SD (n) of each readout per group, and
     the claim's criteria with their verdicts when the protocol carries a claim."""
@@ -64,7 +69,7 @@ def summary_markdown(protocol, animals: pd.DataFrame, claim_rows=None) -> str:
     lines = [f"# {protocol.name}", "", protocol.description.strip(), ""]
     if protocol.citation:
         lines += [f"Sources: {protocol.citation.strip()}", ""]
-    lines += ["| readout | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    lines += ["| readout | " + " | ".join(_cell(g) for g in groups) + " |", "|---|" + "---|" * len(groups)]
     for _, label in _present(animals):
         cells = []
         for g in groups:
@@ -83,5 +88,6 @@ def summary_markdown(protocol, animals: pd.DataFrame, claim_rows=None) -> str:
         lines += ["", f"## Claim {c.id}: {c.statement}", "", f"Source: {c.citation}", "",
                   "| criterion | required | simulated | verdict |", "|---|---|---|---|"]
         for r in claim_rows:
-            lines.append(f"| {r.quantity} | {r.target} | {r.simulated:.3g} | {'pass' if r.passed else 'FAIL'} |")
+            lines.append(f"| {_cell(r.quantity)} | {_cell(r.target)} | {r.simulated:.3g} | "
+                         f"{'pass' if r.passed else 'FAIL'} |")
     return "\n".join(lines) + "\n"

@@ -282,6 +282,7 @@ def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
     from ..analysis.summary import summary_markdown
     from ..analysis.survival import survival_report
     from ..analysis.timing import timing_table
+    from ..report.html import write_report
     from ..report.plots import write_figures
 
     folder = Path(folder)
@@ -301,6 +302,7 @@ def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
         progress("figures", len(figures), len(figures))
     claims = claim_rows(protocol, animals) if protocol.claim is not None else None
     (folder / "summary.md").write_text(summary_markdown(protocol, animals, claims))
+    write_report(folder)  # last: it reads the summary, tables, figures and manifest just written
     return figures
 
 
