@@ -74,13 +74,17 @@ def write(screen: sa.Screening, sob: sa.SobolIndices | None, args, seconds: floa
         "range (log-uniform where the range spans a decade or more); parameters set by the protocol or the",
         "genotype (gene doses, transgene expression, context), the random-effect CVs (typical animals have",
         "none) and the spatial engine's constants are not varied. An effect is in units of the row's",
-        "tolerance: the half-width of a two-sided band, or the bound of a direction-only row (at least 0.05).",
+        "tolerance: the half-width of a two-sided band; for a one-sided (direction-only) row, the larger of",
+        "its bound and its value at the defaults (at least 0.05), i.e. roughly a relative change.",
         "",
         "## Morris screening",
         "",
         f"{len(screen.names)} parameters, {args.trajectories} trajectories of 4 levels "
-        f"({screen.evaluations} evaluations; in {screen.failed} of them at least one row was undefined,",
-        "e.g. no end stage within the protocol; such effects are left out of that row's mu*).",
+        f"({screen.evaluations} evaluations). A row can be undefined at a point (e.g. no end stage within the",
+        "protocol, or no survival gain to split into phases); such effects are left out of that row's mu*. "
+        "Rows undefined in more than a tenth of the evaluations: "
+        + (", ".join(f"{r} ({100 * u:.0f} %)" for r, u in zip(screen.rows, screen.undefined) if u > 0.1) or "none")
+        + ".",
         "mu* is the mean absolute elementary effect of moving the parameter by two-thirds of its range",
         "(Campolongo et al. 2007 Environ Model Softw 22:1509); sigma, their spread (interaction or",
         "non-linearity).",
@@ -154,7 +158,8 @@ def main() -> None:
     seconds = time.perf_counter() - start
     RESULTS.write_text(json.dumps({
         "names": screen.names, "rows": screen.rows, "mu_star": screen.mu_star.round(6).tolist(),
-        "sigma": screen.sigma.round(6).tolist(), "evaluations": screen.evaluations, "failed": screen.failed,
+        "sigma": screen.sigma.round(6).tolist(), "evaluations": screen.evaluations,
+        "undefined": screen.undefined.round(4).tolist(),
         "sobol": None if sob is None else {"names": sob.names, "s1": sob.s1.round(4).tolist(),
                                            "st": sob.st.round(4).tolist(), "evaluations": sob.evaluations},
         "seconds": round(seconds)}, indent=0))

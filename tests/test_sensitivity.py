@@ -29,6 +29,7 @@ def test_tolerance_is_half_band_or_bound():
     one_sided = cal.Target("X.2", "s", 0.3, float("inf"), True, "change", False)
     zero = cal.Target("X.3", "s", 0.0, float("inf"), True, "change", False)
     assert sa.tolerance(band) == 5.0 and sa.tolerance(one_sided) == 0.3 and sa.tolerance(zero) == 0.05
+    assert sa.tolerance(zero, 0.9) == 0.9 and sa.tolerance(band, 100.0) == 5.0  # one-sided: relative
 
 
 def test_morris_ranks_the_misfolding_rate_above_an_unread_constant():

@@ -71,12 +71,14 @@ def around_defaults(names: Sequence[str], u: np.ndarray, factor: float) -> dict[
     return out
 
 
-def tolerance(t: cal.Target) -> float:
-    """The row's tolerance: the band's half-width, or the bound of a direction-only row."""
+def tolerance(t: cal.Target, default: float = 0.0) -> float:
+    """The row's tolerance: the band's half-width, or for a one-sided (direction-only) row the
+    larger of its bound and its value at the defaults (at least 0.05): a relative scale, since a
+    bound at 0 says nothing of the size a row moves by."""
     if math.isfinite(t.low) and math.isfinite(t.high) and t.high > t.low:
         return 0.5 * (t.high - t.low)
     bound = t.low if math.isfinite(t.low) else t.high
-    return max(abs(bound), 0.05)
+    return max(abs(bound), abs(default) if math.isfinite(default) else 0.0, 0.05)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Screening:
     mu_star: np.ndarray   # (parameters, rows)
     sigma: np.ndarray     # (parameters, rows)
     evaluations: int
-    failed: int           # evaluations where some row was undefined (e.g. end stage never reached)
+    undefined: np.ndarray  # (rows,) share of the evaluations in which the row was undefined
 
     def influence(self) -> np.ndarray:
         """Largest mu* of each parameter over the rows."""
@@ -102,7 +104,8 @@ def _outputs(names, tgts, points, progress, values=from_unit_cube) -> np.ndarray
     """Row values in units of each row's tolerance at each point of the unit cube (NaN where a
     row is undefined, e.g. no end stage within the protocol)."""
     studies = list(dict.fromkeys(t.study for t in tgts))
-    scale = np.array([tolerance(t) for t in tgts])
+    default = cal.simulate({}, studies)
+    scale = np.array([tolerance(t, default[t.row]) for t in tgts])
     out = np.empty((len(points), len(tgts)))
     for i, u in enumerate(points):
         sim = cal.simulate(values(names, u), studies)
@@ -143,8 +146,7 @@ def morris(names: Sequence[str] | None = None, tgts: Sequence[cal.Target] | None
         warnings.simplefilter("ignore", RuntimeWarning)  # a row undefined in every trajectory: NaN
         mu_star = np.nan_to_num(np.nanmean(np.abs(ee), axis=0))
         sigma = np.nan_to_num(np.nanstd(ee, axis=0))
-    undefined = int((~np.isfinite(y)).any(axis=1).sum())
-    return Screening(names, [t.row for t in tgts], mu_star, sigma, len(x), undefined)
+    return Screening(names, [t.row for t in tgts], mu_star, sigma, len(x), (~np.isfinite(y)).mean(axis=0))
 
 
 @dataclass(frozen=True)
