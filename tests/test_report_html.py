@@ -94,3 +94,10 @@ def test_the_page_loads_in_a_headless_browser(run_folder):
         browser.close()
     assert errors == []
     assert len(widths) >= 5 and min(widths) > 100
+
+
+def test_an_empty_table_is_shown_as_no_rows(tmp_path):
+    from alsim.report.html import _table
+
+    (tmp_path / "comparisons.csv").write_text("")
+    assert _table(tmp_path / "comparisons.csv") == "<p>(no rows)</p>"

@@ -236,8 +236,11 @@ def _adjusted_cox(df: pd.DataFrame, covariates: list[str], cluster: bool, alpha:
             cph = CoxPHFitter(alpha=alpha).fit(df[cols], "T", "E", cluster_col="litter" if cluster else None)
         except ConvergenceError:
             return {"hr_note": NOT_CONVERGED}
-    hr = float(np.exp(cph.params_["arm"]))
-    lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+    with np.errstate(over="ignore"):
+        hr = float(np.exp(cph.params_["arm"]))
+        lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+    if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4:
+        return {"hr_note": "not estimable with the covariates (an arm or a sex stratum is separated)"}
     return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi)}
 
 

@@ -42,7 +42,10 @@ def _figure(path: Path) -> str:
 
 
 def _table(path: Path) -> str:
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:  # e.g. comparisons with a control and no other arm
+        return "<p>(no rows)</p>"
     return '<div class="scroll">' + frame.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.4g}",
                                                    border=0, escape=True) + "</div>"
 

@@ -105,7 +105,8 @@ def inputs_of(result) -> FigureInputs:
                            (result.weighings, ("weight_g",))):
         parts.append(table if bd.is_summary(table) else bd.tidy_table(table, list(columns), groups))
     threshold = result.parameters["righting_threshold"] if "righting_threshold" in result.parameters else []
-    return FigureInputs(result.protocol, result.animals, pd.concat(parts, ignore_index=True),
+    kept = [p for p in parts if len(p)] or parts[:1]  # an empty table adds no rows, only dtype warnings
+    return FigureInputs(result.protocol, result.animals, pd.concat(kept, ignore_index=True),
                         float(np.median(threshold)) if len(threshold) else float("nan"))
 
 
