@@ -393,6 +393,7 @@ def plot_culture_survival(result, ctx) -> Figure:
         ax.set(title=title, xlabel="Days in vitro", xlim=(0, ctx["duration"]), ylim=(0, 110))
     axes[0].set_ylabel("Surviving (% of matched control culture)")
     axes[1].legend(loc="lower left")
+    fig.text(0.01, 0.0, "Mean ± SD of the wells of each group.", fontsize=7, color="0.35", ha="left", va="top")
     return _finish(fig)
 
 
