@@ -41,3 +41,20 @@ def test_morris_ranks_the_misfolding_rate_above_an_unread_constant():
     assert s.mu_star[0, 0] > 1.0          # across its range survival moves by more than a band
     assert s.mu_star[1, 0] < 1e-6
     assert s.uninfluential() == ["il4_half_life"]
+
+
+def test_a_parameter_whose_effects_a_row_never_defines_is_not_called_uninfluential():
+    """Elementary effects are skipped where a row is undefined; a parameter with such a row is
+    reported as unmeasured, not as without influence."""
+    s = sa.Screening(["a", "b"], ["r1", "r2"], np.array([[0.01, np.nan], [0.01, 0.02]]),
+                     np.zeros((2, 2)), 6, np.array([0.0, 0.5]))
+    assert s.uninfluential() == ["b"] and s.unmeasured() == ["a"]
+    assert s.influence() == pytest.approx([0.01, 0.02])
+
+
+def test_elementary_effects_follow_the_trajectory_steps():
+    # one trajectory of two parameters: x0 -> move parameter 1 -> move parameter 0
+    x = np.array([[0.0, 0.0], [0.0, 2 / 3], [2 / 3, 2 / 3]])
+    y = np.array([[1.0], [3.0], [np.nan]])
+    ee = sa.elementary_effects(x, y, 2)
+    assert ee[0, 1, 0] == pytest.approx(3.0) and np.isnan(ee[0, 0, 0])

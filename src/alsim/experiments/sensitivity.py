@@ -63,11 +63,12 @@ def from_unit_cube(names: Sequence[str], u: np.ndarray) -> dict[str, float]:
 
 def around_defaults(names: Sequence[str], u: np.ndarray, factor: float) -> dict[str, float]:
     """Parameter values from a point of the unit cube: log-uniform between default / factor and
-    default x factor, clipped to the plausible range."""
-    out = {}
+    default x factor, clipped to the plausible range (over the whole range for a default of 0)."""
+    out = from_unit_cube(names, u)
     for n, x in zip(names, u):
         p = prm.BY_NAME[n]
-        out[n] = float(np.clip(p.value * factor ** (2.0 * x - 1.0), *p.range))
+        if p.value != 0:
+            out[n] = float(np.clip(p.value * factor ** (2.0 * x - 1.0), *p.range))
     return out
 
 
@@ -87,17 +88,26 @@ class Screening:
 
     names: list[str]
     rows: list[str]
-    mu_star: np.ndarray   # (parameters, rows)
+    mu_star: np.ndarray   # (parameters, rows); NaN where the row defined none of the parameter's effects
     sigma: np.ndarray     # (parameters, rows)
     evaluations: int
     undefined: np.ndarray  # (rows,) share of the evaluations in which the row was undefined
 
     def influence(self) -> np.ndarray:
-        """Largest mu* of each parameter over the rows."""
-        return self.mu_star.max(axis=1)
+        """Largest mu* of each parameter over the rows where it was measured."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nan_to_num(np.nanmax(self.mu_star, axis=1))
 
     def uninfluential(self) -> list[str]:
-        return [n for n, m in zip(self.names, self.influence()) if m < NO_INFLUENCE]
+        """Parameters whose every effect, on every row, was measured and below ``NO_INFLUENCE``."""
+        measured = np.isfinite(self.mu_star).all(axis=1)
+        return [n for n, m, ok in zip(self.names, self.influence(), measured) if ok and m < NO_INFLUENCE]
+
+    def unmeasured(self) -> list[str]:
+        """Parameters below ``NO_INFLUENCE`` where measured, with rows on which no effect was defined."""
+        measured = np.isfinite(self.mu_star).all(axis=1)
+        return [n for n, m, ok in zip(self.names, self.influence(), measured) if not ok and m < NO_INFLUENCE]
 
 
 def _outputs(names, tgts, points, progress, values=from_unit_cube) -> np.ndarray:
@@ -130,22 +140,25 @@ def elementary_effects(x: np.ndarray, y: np.ndarray, n_vars: int) -> np.ndarray:
 
 
 def morris(names: Sequence[str] | None = None, tgts: Sequence[cal.Target] | None = None, trajectories: int = 4,
-           levels: int = 4, seed: int = 2024, progress: Callable[[int, int], None] | None = None) -> Screening:
+           levels: int = 4, factor: float | None = None, seed: int = 2024,
+           progress: Callable[[int, int], None] | None = None) -> Screening:
     """Morris screening of ``names`` (default: every screened parameter) on the rows ``tgts``
-    (default: every scored row), ``trajectories`` x (parameters + 1) evaluations. mu* and sigma
-    are taken over the effects a row defines."""
+    (default: every scored row), ``trajectories`` x (parameters + 1) evaluations, each parameter over
+    its plausible range or, with ``factor``, log-uniformly within that factor of its default.
+    mu* and sigma are taken over the effects a row defines."""
     from SALib.sample import morris as morris_sample
 
     names = list(names or screened_parameters())
     tgts = list(tgts or cal.targets())
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     x = morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
-    y = _outputs(names, tgts, x, progress)
+    values = from_unit_cube if factor is None else (lambda n, u: around_defaults(n, u, factor))
+    y = _outputs(names, tgts, x, progress, values=values)
     ee = elementary_effects(x, y, len(names))
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a row undefined in every trajectory: NaN
-        mu_star = np.nan_to_num(np.nanmean(np.abs(ee), axis=0))
-        sigma = np.nan_to_num(np.nanstd(ee, axis=0))
+        mu_star = np.nanmean(np.abs(ee), axis=0)
+        sigma = np.nanstd(ee, axis=0)
     return Screening(names, [t.row for t in tgts], mu_star, sigma, len(x), (~np.isfinite(y)).mean(axis=0))
 
 
