@@ -90,8 +90,8 @@ def write(screen: sa.Screening, sob: sa.SobolIndices | None, args, seconds: floa
         "Rows undefined in more than a tenth of the evaluations: "
         + (", ".join(f"{r} ({100 * u:.0f} %)" for r, u in zip(screen.rows, screen.undefined) if u > 0.1) or "none")
         + ".",
-        "mu* is the mean absolute elementary effect of moving the parameter by two-thirds of the span it is varied over",
-        "(Campolongo et al. 2007 Environ Model Softw 22:1509); sigma, their spread (interaction or",
+        "mu* is the mean absolute elementary effect of moving the parameter by two-thirds of the span it is",
+        "varied over (Campolongo et al. 2007 Environ Model Softw 22:1509); sigma, their spread (interaction or",
         "non-linearity).",
         "",
         "![Morris mu*](figures/sensitivity-morris.png)",
