@@ -53,15 +53,17 @@ def durations_events(animals: pd.DataFrame, endpoint: str, follow_up: float,
 NOT_CONVERGED = "not estimable: the Cox fit did not converge (too few animals or events in an arm)"
 
 
-def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False) -> dict:
-    """Cox hazard ratio of the arm vs control with CI, or NaN and the reason when the partial
-    likelihood has no finite maximum (no events in an arm; complete separation of the arms) or
-    the fit does not converge (lifelines' ``ConvergenceError``; :func:`cox_binary` with ``fast``)."""
+def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False, covariates=(), cluster: bool = False) -> dict:
+    """Cox hazard ratio of the arm vs control with CI, adjusted for the ``covariates`` columns of
+    ``df`` and with robust (sandwich) intervals clustered by its ``litter`` column when ``cluster``;
+    or NaN and the reason when the partial likelihood has no finite maximum (no events in an arm;
+    complete separation) or the fit does not converge (lifelines' ``ConvergenceError``;
+    :func:`cox_binary` with ``fast``, which takes no covariates)."""
     ev_arm = int(df.loc[df.arm == 1, "E"].sum())
     ev_ctrl = int(df.loc[df.arm == 0, "E"].sum())
     if ev_arm == 0 or ev_ctrl == 0:
         return {"hr_note": "not estimable: no events in " + ("this arm" if ev_arm == 0 else "the control arm")}
-    if fast:
+    if fast and not covariates:
         arm = df["arm"].to_numpy() == 1
         t, e = df["T"].to_numpy(), df["E"].to_numpy()
         fit = cox_binary(t[arm], t[~arm], e[arm], e[~arm], alpha)
@@ -69,16 +71,19 @@ def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False) -> dict:
             return {"hr_note": NOT_CONVERGED}
         hr, lo, hi = fit
     else:
+        cols = ["T", "E", "arm", *covariates] + (["litter"] if cluster else [])
         with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
             warnings.simplefilter("ignore")  # convergence trouble is judged from the estimate below
             try:
-                cph = CoxPHFitter(alpha=alpha).fit(df, "T", "E")
+                cph = CoxPHFitter(alpha=alpha).fit(df[cols], "T", "E", cluster_col="litter" if cluster else None)
             except ConvergenceError:
                 return {"hr_note": NOT_CONVERGED}
         with np.errstate(over="ignore"):
             hr = float(np.exp(cph.params_["arm"]))
             lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
     if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4:
+        if covariates:
+            return {"hr_note": "not estimable with the covariates (an arm or a sex stratum is separated)"}
         return {"hr_note": "not estimable: the arms are completely separated (every event of one arm "
                            "precedes every event of the other)"}
     return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi)}
@@ -223,27 +228,6 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def _adjusted_cox(df: pd.DataFrame, covariates: list[str], cluster: bool, alpha: float) -> dict:
-    """Cox hazard ratio of ``arm`` adjusted for ``covariates`` (lifelines), with robust (sandwich)
-    intervals clustered by litter when ``cluster``; NaN and the reason when not estimable."""
-    base = _cox_vs_control(df[["T", "E", "arm"]], alpha)
-    if "hazard_ratio" not in base or not covariates:
-        return base
-    cols = ["T", "E", "arm", *covariates] + (["litter"] if cluster else [])
-    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            cph = CoxPHFitter(alpha=alpha).fit(df[cols], "T", "E", cluster_col="litter" if cluster else None)
-        except ConvergenceError:
-            return {"hr_note": NOT_CONVERGED}
-    with np.errstate(over="ignore"):
-        hr = float(np.exp(cph.params_["arm"]))
-        lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
-    if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4:
-        return {"hr_note": "not estimable with the covariates (an arm or a sex stratum is separated)"}
-    return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi)}
-
-
 def contrast_statistics(animals: pd.DataFrame, contrasts, endpoint: str = "survival",
                         follow_up: float = np.inf, covariates=(), alpha: float = 0.05) -> pd.DataFrame:
     """One row per planned contrast [arm, reference]: the arm's KM median, the log-rank p against the
@@ -271,7 +255,7 @@ def contrast_statistics(animals: pd.DataFrame, contrasts, endpoint: str = "survi
                "logrank_p": float(logrank_test(t_all[a], t_all[r], e_all[a], e_all[r]).p_value),
                "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": "",
                "adjusted_for": " + ".join(used + (["litter (clustered SE)"] if cluster and used else []))}
-        row.update(_adjusted_cox(df, used, cluster and bool(used), alpha))
+        row.update(_cox_vs_control(df, alpha, covariates=used, cluster=cluster and bool(used)))
         rows.append(row)
     out = pd.DataFrame(rows)
     if len(out):
