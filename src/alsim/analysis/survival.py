@@ -81,7 +81,9 @@ def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False, covariat
         with np.errstate(over="ignore"):
             hr = float(np.exp(cph.params_["arm"]))
             lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
-    if not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4:
+    with np.errstate(over="ignore", divide="ignore"):  # a lower bound near 0 is a separated fit
+        separated = not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4
+    if separated:
         if covariates:
             return {"hr_note": "not estimable with the covariates (an arm or a sex stratum is separated)"}
         return {"hr_note": "not estimable: the arms are completely separated (every event of one arm "
