@@ -132,5 +132,45 @@ def test_design_tables_and_figure_name_the_test(tmp_path, monkeypatch):
     power = pd.read_csv(tmp_path / "d" / "power.csv")
     assert set(power.test) == {"Welch t"} and set(pd.read_csv(tmp_path / "d" / "false_positives.csv").test) == {
         "Welch t"}
-    fig = plot_power(power, float("nan"), "x", 0.05, power.test.iloc[0])
+    fig = plot_power(power, {}, "x", 0.05, power.test.iloc[0])
     assert "Welch t" in fig.axes[0].get_ylabel() and "log-rank" not in fig.axes[0].get_ylabel()
+
+
+def test_holm_keeps_the_family_wise_error_of_a_multi_arm_study():
+    """Two null arms against one shared control: unadjusted, one study in ~9 finds something;
+    Holm-adjusted, about alpha (the log-rank's normal approximation itself runs a little above
+    alpha at 30 per arm, ~5.7 % per comparison here)."""
+    from alsim.analysis.design import resample_study_pvalues
+    from alsim.analysis.survival import holm
+
+    rng = np.random.default_rng(3)
+    pool = rng.normal(130.0, 10.0, 30000)
+    events = np.ones(10000, bool)
+    arms = [(pool[:10000], events), (pool[10000:20000], events), (pool[20000:], events)]
+    p = resample_study_pvalues(arms, [(1, 0), (2, 0)], 30, 6000, rng)
+    assert p.shape == (6000, 2)
+    raw = (p < 0.05).any(axis=1).mean()
+    adjusted = (holm(p) < 0.05).any(axis=1).mean()
+    assert 0.085 < raw < 0.12
+    assert 0.04 < adjusted < 0.062 and adjusted < 0.6 * raw
+
+
+def test_design_of_several_planned_contrasts(tmp_path, monkeypatch):
+    """A protocol with two planned contrasts: one power line per contrast, Holm-adjusted, and the
+    power to detect both in one study, never above either."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from alsim.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["design", "g93a-knockouts-sex-adjusted", "--studies", "300",
+                                   "--n", "4,8,16", "--out", "d"])
+    assert res.exit_code == 0, res.output
+    power = pd.read_csv(tmp_path / "d" / "power.csv")
+    assert list(dict.fromkeys(power.comparison)) == ["G93A NOX2-/- vs G93A", "G93A Bax-/- vs G93A", "all comparisons"]
+    assert set(power.adjustment) == {"Holm"}
+    wide = power.pivot(index="n_per_arm", columns="comparison", values="power")
+    assert (wide["all comparisons"] <= wide.drop(columns="all comparisons").min(axis=1)).all()
+    assert wide["G93A Bax-/- vs G93A"].is_monotonic_increasing
+    assert "Holm" in res.output and "G93A Bax-/- vs G93A: simulated effect on mean survival +" in res.output

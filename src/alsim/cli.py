@@ -247,7 +247,7 @@ def validate_cmd(
 
 @app.command("design")
 def design_cmd(
-    protocol: Annotated[str, typer.Argument(help="protocol with a control and one treatment arm")],
+    protocol: Annotated[str, typer.Argument(help="protocol with a control or planned contrasts")],
     n: Annotated[str, typer.Option(help="animals per arm to evaluate, comma-separated")] = DEFAULT_DESIGN_N,
     studies: Annotated[int, typer.Option(help="simulated studies per group size")] = 2000,
     alpha: Annotated[float, typer.Option(help="significance level")] = 0.05,
@@ -255,9 +255,10 @@ def design_cmd(
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="folder (default runs/<name>-design)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing design folder")] = False,
 ) -> None:
-    """Power analysis by simulation: power vs animals per arm, n for 80 % power, and the
-    false-positive rate of weak designs (small, sex-unbalanced, litters not matched)."""
-    from .experiments.design import design_study
+    """Power analysis by simulation: power vs animals per arm for each planned comparison
+    (Holm-adjusted when there are several), n for 80 % power, and the false-positive rate of
+    weak designs (small, sex-unbalanced, litters not matched)."""
+    from .experiments.design import ALL, design_study
     from .io.manifest import design_manifest
     from .io.store import publishing, write_manifest
     from .report.plots import plot_power, save_figure
@@ -288,17 +289,23 @@ def design_cmd(
     with publishing(out_dir, overwrite) as tmp:
         res.power.to_csv(tmp / "power.csv", index=False)
         res.false_positives.to_csv(tmp / "false_positives.csv", index=False)
-        save_figure(plot_power(res.power, res.n_for_80,
-                               f"{res.treatment} vs {res.control}: simulated effect {res.effect_d:+.1f} d", alpha,
-                               res.power.test.iloc[0]),
-                    tmp / "power.png")
+        (label, effect), = res.effect_d.items() if len(res.effect_d) == 1 else ((proto.name, None),)
+        title = f"{label}: simulated power" if effect is None else f"{label}: simulated effect {effect:+.1f} d"
+        save_figure(plot_power(res.power, res.n_for_80, title, alpha, res.power.test.iloc[0]), tmp / "power.png")
         write_manifest(tmp, design_manifest(proto, ns, studies, alpha, test, res.wall_time_s))
-    table = Table("animals per arm", "power")
-    for r in res.power.itertuples(index=False):
-        table.add_row(str(r.n_per_arm), f"{100 * r.power:.1f} %")
+    wide = res.power.pivot(index="n_per_arm", columns="comparison", values="power")[list(res.n_for_80)]
+    table = Table("animals per arm", *wide.columns)
+    for n_arm, row in wide.iterrows():
+        table.add_row(str(n_arm), *(f"{100 * v:.1f} %" for v in row))
     console.print(table)
-    n80 = f"{res.n_for_80:g}" if np.isfinite(res.n_for_80) else f"not reached with {max(ns)} per arm"
-    console.print(f"simulated effect on mean survival: {res.effect_d:+.1f} d; n per arm for 80 % power: {n80}")
+    if len(res.effect_d) > 1:
+        console.print(f"power after Holm's correction over the {len(res.effect_d)} comparisons; "
+                      f"'{ALL}': every one detected in the same study", highlight=False)
+    for label, n80 in res.n_for_80.items():
+        n80_text = (f"not reached with {max(ns)} per arm" if not np.isfinite(n80) else
+                    f"{n80:g} or fewer (the smallest n tried)" if n80 == ns[0] else f"{n80:g}")
+        effect = f"simulated effect on mean survival {res.effect_d[label]:+.1f} d; " if label in res.effect_d else ""
+        console.print(f"{escape(label)}: {effect}n per arm for 80 % power: {n80_text}", highlight=False)
     fp = Table("design with no true effect", "false-positive rate")
     for r in res.false_positives.itertuples(index=False):
         fp.add_row(r.design, f"{100 * r.false_positive_rate:.1f} %")

@@ -46,14 +46,30 @@ TESTS = {"logrank": lambda ta, ea, tb, eb: logrank_many(ta, ea, tb, eb),
          "t": lambda ta, ea, tb, eb: welch_many(ta, tb)}
 
 
+def resample_indices(size: int, n: int, studies: int, rng: np.random.Generator) -> np.ndarray:
+    """(studies, n) indices: each row ``n`` animals drawn without replacement from ``size``."""
+    return rng.random((studies, size)).argsort(axis=1)[:, :n]
+
+
 def resample_power(t_ctrl: np.ndarray, e_ctrl: np.ndarray, t_trt: np.ndarray, e_trt: np.ndarray,
                    n: int, studies: int, alpha: float, rng: np.random.Generator, test: str = "logrank") -> float:
     """Share of ``studies`` resampled studies of ``n`` + ``n`` animals with p < ``alpha``
     (``test``: log-rank on (time, event), or Welch's t on times when every event is observed)."""
-    ia = rng.random((studies, t_ctrl.size)).argsort(axis=1)[:, :n]
-    ib = rng.random((studies, t_trt.size)).argsort(axis=1)[:, :n]
+    ia = resample_indices(t_ctrl.size, n, studies, rng)
+    ib = resample_indices(t_trt.size, n, studies, rng)
     p = TESTS[test](t_trt[ib], e_trt[ib], t_ctrl[ia], e_ctrl[ia])
     return float((p < alpha).mean())
+
+
+def resample_study_pvalues(arms: list[tuple[np.ndarray, np.ndarray]], comparisons: list[tuple[int, int]], n: int,
+                           studies: int, rng: np.random.Generator, test: str = "logrank") -> np.ndarray:
+    """(studies, comparisons) p-values of virtual multi-arm studies: every arm of a study is ``n``
+    animals resampled from its (times, events) pool, so comparisons that share an arm (several
+    treatments against one control) share its animals, as in a real study."""
+    idx = [resample_indices(t.size, n, studies, rng) for t, _ in arms]
+    cols = [TESTS[test](arms[a][0][idx[a]], arms[a][1][idx[a]], arms[b][0][idx[b]], arms[b][1][idx[b]])
+            for a, b in comparisons]
+    return np.stack(cols, axis=1)
 
 
 def analytic_power_normal(effect_d: float, sd_d: float, n: int, alpha: float) -> float:

@@ -220,13 +220,16 @@ def cox_binary(t1: np.ndarray, t0: np.ndarray, e1: np.ndarray, e0: np.ndarray,
 
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm's step-down adjusted p-values (Holm 1979 Scand J Stat 6:65): family-wise error
-    controlled over the planned contrasts. Written out: five lines, and statsmodels, which has
-    it, is not a dependency."""
+    controlled over the planned contrasts, which lie along the last axis (earlier axes are
+    independent families, e.g. virtual studies). Written out: a few lines, and statsmodels,
+    which has it, is not a dependency."""
     p = np.asarray(p, dtype=float)
-    order = np.argsort(p)
-    adjusted = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    m = p.shape[-1]
+    order = np.argsort(p, axis=-1)
+    ranked = (m - np.arange(m)) * np.take_along_axis(p, order, axis=-1)
+    adjusted = np.minimum(1.0, np.maximum.accumulate(ranked, axis=-1))
     out = np.empty_like(p)
-    out[order] = adjusted
+    np.put_along_axis(out, order, adjusted, axis=-1)
     return out
 
 

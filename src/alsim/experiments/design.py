@@ -2,8 +2,11 @@
 
 One large simulated cohort per arm (the cohort engine's vectorisation), then
 thousands of virtual studies resampled from it and tested by log-rank
-(``analysis.design``). False-positive rates come from arms drawn out of the
-same untreated population: balanced; small and sex-unbalanced; and, with large
+(``analysis.design``). A study has as many arms as the protocol's planned
+comparisons name (its ``contrasts``, else every arm against ``control``);
+with several comparisons their p-values are Holm-adjusted within each study,
+as the run's ``survival_stats.csv`` does. False-positive rates come from arms
+drawn out of the reference population: balanced; small and sex-unbalanced; and, with large
 litter effects, arms made of whole litters versus litter-matched arms.
 """
 
@@ -15,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..analysis.design import TESTS, n_for_power, resample_power
-from ..analysis.survival import durations_events
+from ..analysis.design import TESTS, n_for_power, resample_study_pvalues
+from ..analysis.survival import durations_events, holm
 from .protocol import Protocol, protocol_from_dict
 from .runner import run
 
@@ -26,33 +29,50 @@ TEST_NAMES = {"logrank": "log-rank", "t": "Welch t"}
 
 @dataclass(frozen=True)
 class DesignResult:
-    """Power by group size, the n for 80 % power, and false-positive rates of weak designs."""
+    """Power by group size for each planned comparison (Holm-adjusted when there are several),
+    the n for 80 % power of each, and false-positive rates of weak designs."""
 
     power: pd.DataFrame
-    n_for_80: float
+    n_for_80: dict[str, float]
     false_positives: pd.DataFrame
-    effect_d: float
-    control: str
-    treatment: str
+    effect_d: dict[str, float]
+    reference: str
     wall_time_s: float
     notes: tuple[str, ...] = ()
 
 
-def _arms(protocol: Protocol) -> tuple[str, str]:
+ALL = "all comparisons"   # the row of power.csv for a study that detects every planned effect
+
+
+def comparison_name(arm: str, ref: str) -> str:
+    return f"{arm} vs {ref}"
+
+
+def _comparisons(protocol: Protocol) -> list[tuple[str, str]]:
+    """The planned comparisons: the protocol's ``contrasts``, else every arm against ``control``."""
+    if protocol.contrasts:
+        return [(a, b) for a, b in protocol.contrasts]
     if protocol.control is None:
-        raise ValueError("design: the protocol needs a control group (field 'control')")
+        raise ValueError("design: the protocol needs a control group (field 'control') or planned 'contrasts'")
     others = [g.name for g in protocol.groups if g.name != protocol.control]
-    if len(others) != 1:
-        raise ValueError(f"design: the protocol needs exactly one arm besides the control, got {others}")
-    return protocol.control, others[0]
+    if not others:
+        raise ValueError(f"design: the protocol has no arm besides the control {protocol.control!r}")
+    return [(g, protocol.control) for g in others]
 
 
-def _pool(protocol: Protocol, n: int, litters: dict | None = None) -> pd.DataFrame:
+def _pool(protocol: Protocol, n: int, litters: dict | None = None, keep: set[str] | None = None) -> pd.DataFrame:
     data = protocol.model_dump()
+    data["groups"] = [g for g in data["groups"] if keep is None or g["name"] in keep]
     for g in data["groups"]:
         g["n"] = n
     if litters is not None:
         data["litters"] = litters
+    if keep is not None:
+        data["claim"] = None
+        data["contrasts"] = [c for c in data["contrasts"] if set(c) <= keep]
+        data["covariates"] = data["covariates"] if data["contrasts"] else []
+        if data["control"] not in keep:
+            data["control"] = None
     return run(protocol_from_dict(data, protocol.name)).animals
 
 
@@ -63,24 +83,41 @@ def _fpr(t: np.ndarray, e: np.ndarray, ia: np.ndarray, ib: np.ndarray, alpha: fl
 def design_study(protocol: Protocol, ns: list[int], studies: int = 2000, alpha: float = 0.05,
                  pool: int | None = None, small_n: int = 8, litter_cv: float = 0.10,
                  test: str = "logrank") -> DesignResult:
-    """Power of the protocol's treatment-vs-control comparison at each n per arm, and false-positive
-    rates of zero-effect designs (the arms drawn from the untreated population)."""
+    """Power of each planned comparison at each n per arm (all arms of a virtual study the same
+    size; with several comparisons their p-values are Holm-adjusted within the study), and
+    false-positive rates of zero-effect designs (the arms drawn from the reference population)."""
     start = time.perf_counter()
-    control, treatment = _arms(protocol)
+    comparisons = _comparisons(protocol)
+    names = list(dict.fromkeys(g for c in comparisons for g in c))
+    reference = protocol.control if protocol.control in names else comparisons[0][1]
     rng = np.random.default_rng(np.random.SeedSequence([protocol.seed, 2]))
     size = max(pool or 0, 4 * max(ns), 400)
-    animals = _pool(protocol, size)
+    animals = _pool(protocol, size, keep=set(names))
     follow = protocol.duration_days
     t, e = durations_events(animals, "survival", follow)
-    is_c = (animals.group == control).to_numpy()
-    is_t = (animals.group == treatment).to_numpy()
+    group = animals.group.to_numpy()
+    arms = [(t[group == g], e[group == g]) for g in names]
+    pairs = [(names.index(a), names.index(b)) for a, b in comparisons]
+    labels = [comparison_name(a, b) for a, b in comparisons]
     notes = []
     if test == "t" and not e.all():
         notes.append(f"Welch's t treats the {int((~e).sum())} of {e.size} censored animals (non-ALS deaths, "
                      f"or alive at day {follow:g}) as if they had reached end stage then; use the log-rank test")
-    power = [resample_power(t[is_c], e[is_c], t[is_t], e[is_t], n, studies, alpha, rng, test) for n in ns]
-    effect = float(np.nanmean(animals.loc[is_t, "end_stage_d"]) - np.nanmean(animals.loc[is_c, "end_stage_d"]))
+    adjustment = "Holm" if len(comparisons) > 1 else "none"
+    rows = []
+    for n in ns:
+        p = resample_study_pvalues(arms, pairs, n, studies, rng, test)
+        hit = (holm(p) if len(comparisons) > 1 else p) < alpha
+        rows += [{"n_per_arm": n, "comparison": lab, "power": float(hit[:, k].mean())} for k, lab in enumerate(labels)]
+        if len(comparisons) > 1:
+            rows.append({"n_per_arm": n, "comparison": ALL, "power": float(hit.all(axis=1).mean())})
+    table = pd.DataFrame(rows)
+    n80 = {lab: n_for_power(sub.n_per_arm.to_numpy(), sub.power.to_numpy())
+           for lab, sub in table.groupby("comparison", sort=False)}
+    end_stage = animals.groupby("group").end_stage_d.mean()
+    effect = {comparison_name(a, b): float(end_stage[a] - end_stage[b]) for a, b in comparisons}
 
+    is_c = group == reference
     rows = []
     tc, ec = t[is_c], e[is_c]
     half = tc.size // 2
@@ -101,10 +138,8 @@ def design_study(protocol: Protocol, ns: list[int], studies: int = 2000, alpha: 
                  "false_positive_rate": _fpr(tc, ec, arm_a, arm_b, alpha, test)})
 
     # litter effects: whole litters per arm (not matched) vs litters split across arms
-    ctrl_only = protocol_from_dict({**protocol.model_dump(), "groups": [
-        g for g in protocol.model_dump()["groups"] if g["name"] == control]}, protocol.name)
     lit = 8
-    big = _pool(ctrl_only, max(size, 50 * lit), {"size": lit, "cv": litter_cv, "assignment": "random"})
+    big = _pool(protocol, max(size, 50 * lit), {"size": lit, "cv": litter_cv, "assignment": "random"}, {reference})
     tl, el = durations_events(big, "survival", follow)
     litter = big["litter"].to_numpy()
     members = np.array([np.nonzero(litter == k)[0][:lit] for k in np.unique(litter)
@@ -122,10 +157,12 @@ def design_study(protocol: Protocol, ns: list[int], studies: int = 2000, alpha: 
                  "false_positive_rate": _fpr(tl, el, matched_a, matched_b, alpha, test)})
 
     test_name = TEST_NAMES[test]
-    table = pd.DataFrame({"n_per_arm": ns, "power": power, "test": test_name, "alpha": alpha, "studies": studies})
+    table["adjustment"] = adjustment
+    table["test"] = test_name
+    table["alpha"] = alpha
+    table["studies"] = studies
     fp = pd.DataFrame(rows)
     fp["test"] = test_name
     fp["alpha"] = alpha
     fp["studies"] = studies
-    return DesignResult(table, n_for_power(np.array(ns), np.array(power)), fp, effect, control, treatment,
-                        time.perf_counter() - start, tuple(notes))
+    return DesignResult(table, n80, fp, effect, reference, time.perf_counter() - start, tuple(notes))

@@ -51,7 +51,7 @@ from lifelines.plotting import add_at_risk_counts  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from ..analysis import bands as bd  # noqa: E402
 from ..analysis.readouts import GLIOSIS_FOLD, weighing_days  # noqa: E402
@@ -498,18 +498,33 @@ def plot_phases(result, ctx) -> Figure:
     return _finish(fig)
 
 
-def plot_power(power: pd.DataFrame, n80: float, title: str, alpha: float, test: str = "log-rank") -> Figure:
-    """Simulated power against animals per arm, with the 80 % line and the n that reaches it
-    (``test``: the test's name as the axis shows it)."""
+def plot_power(power: pd.DataFrame, n80: dict[str, float], title: str, alpha: float, test: str = "log-rank") -> Figure:
+    """Simulated power against animals per arm, one line per comparison (``power.comparison``),
+    with the 80 % line and the n at which each line reaches it (``test``: the test's name as the
+    axis shows it; the axis says when p-values are Holm-adjusted)."""
     fig, ax = plt.subplots(figsize=SIZE)
-    ax.plot(power.n_per_arm, 100 * power.power, "o-", color="#2166ac")
+    labels = list(dict.fromkeys(power.comparison))
+    several = len(labels) > 1
+    for k, label in enumerate(labels):
+        sub = power[power.comparison == label]
+        every = label == "all comparisons"
+        color = "black" if every else plt.get_cmap("tab10").colors[k % 10]
+        ax.plot(sub.n_per_arm, 100 * sub.power, "-." if every else "o-", color=color, lw=1.2, ms=4,
+                label=label if several else None)
+        n = n80.get(label, float("nan"))
+        if np.isfinite(n):
+            ax.plot([n], [80.0], "v", color=color, ms=7)
+            if not several:
+                ax.annotate(f"80 % power at n = {n:.0f} per arm", (n, 80), xytext=(6, -18),
+                            textcoords="offset points", color=color, fontsize=9)
     ax.axhline(80.0, color="0.4", ls="--", lw=0.8)
-    if np.isfinite(n80):
-        ax.axvline(n80, color="#b2182b", ls=":", lw=1.0)
-        ax.annotate(f"80 % power at n = {n80:.0f} per arm", (n80, 80), xytext=(6, -18),
-                    textcoords="offset points", color="#b2182b", fontsize=9)
-    ax.set(xlabel="Animals per arm", ylabel=f"Power (%), {test}, alpha = {alpha:g}", ylim=(0, 102),
+    adjusted = ", Holm-adjusted" if several else ""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="Animals per arm", ylabel=f"Power (%), {test}{adjusted}, alpha = {alpha:g}", ylim=(0, 102),
            title=title)
+    if several:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="triangle: 80 % reached",
+                  title_fontsize=7)
     return _finish(fig)
 
 
