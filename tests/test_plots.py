@@ -93,3 +93,21 @@ def test_vector_figures_are_written_beside_the_pngs(tmp_path):
     svg = (tmp_path / "weight.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "Body weight" in svg
     assert all(p.suffix == ".png" for p in write_figures(run(_protocol(readouts=["survival"])), tmp_path / "b"))
+
+
+def test_large_arms_are_drawn_as_densities_not_dots(monkeypatch):
+    """distributions.png: dots while arms are small; above MAX_DOTS animals a violin per arm with
+    its quantiles (thousands of dots would merge into a blob), and the note under the axes says which."""
+    from matplotlib.collections import PolyCollection
+
+    from alsim.report import plots
+
+    r = run(_protocol(readouts=["survival"]))
+    small = plots.make_figures(r)["distributions"]
+    assert not [c for ax in small.axes for c in ax.collections if isinstance(c, PolyCollection)]
+    assert "one dot per animal" in small.texts[0].get_text()
+    monkeypatch.setattr(plots, "MAX_DOTS", 4)   # the 6 mutant animals now count as a large arm
+    dense = plots.make_figures(r)["distributions"]
+    violins = [c for ax in dense.axes for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(violins) == 2                    # one per panel: onset, survival
+    assert "density per arm" in dense.texts[0].get_text()

@@ -27,8 +27,8 @@ time-course figure says so under its axes, and its age axis ends where the
 last curve ends. They are drawn from group summaries (``analysis.bands``:
 accumulated chunk by chunk during a run, or computed once from a result's tidy
 tables), never from per-animal group-bys; Kaplan-Meier curves and the per-animal
-figures come from the per-animal table (at most ``MAX_DOTS`` dots per arm, an
-evenly spaced subset, in the dot plots of very large arms). Each group keeps one colour in every figure (tab10,
+figures come from the per-animal table (arms of more than ``MAX_DOTS`` animals are
+drawn as densities with their quantiles, not dots). Each group keeps one colour in every figure (tab10,
 by its position in the protocol). Figures that need a transgenic group
 (innervation, cytokines, onset) are skipped when the protocol has none. Groups
 in which every integration failed have no data and are left out of every figure.
@@ -57,7 +57,7 @@ from ..analysis import bands as bd  # noqa: E402
 from ..analysis.readouts import GLIOSIS_FOLD, weighing_days  # noqa: E402
 
 MIN_ANIMALS = 3          # fewest animals alive for a mean +/- SD point
-MAX_DOTS = 2000          # dots per arm in the per-animal dot plots (all of them up to this)
+MAX_DOTS = 300           # largest arm drawn as dots in the per-animal plots; above it, densities
 DPI = 150
 SIZE = (7.0, 4.5)        # inches, single-panel figures
 STYLE = {
@@ -447,22 +447,37 @@ def plot_timing(table: pd.DataFrame, title: str) -> Figure:
 
 
 def plot_distributions(result, ctx) -> Figure:
-    """Onset and survival of every animal per transgenic arm: dots with mean +/- SD."""
+    """Onset and survival of every animal per transgenic arm, mean +/- SD beside each arm: the
+    animals as dots while every arm has at most ``MAX_DOTS``, else each arm as a density (violin)
+    with its 5, 25, 50, 75 and 95 % quantiles marked (thousands of dots merge into a blob)."""
     a = result.animals
-    fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 1.6 * len(ctx["transgenic"]) + 4), 4.5), sharey=True)
+    arms = ctx["transgenic"]
+    fig, axes = plt.subplots(1, 2, figsize=(max(7.0, 1.6 * len(arms) + 4), 4.5), sharey=True)
     rng = np.random.default_rng(0)  # horizontal jitter only
+    values = {col: [a.loc[a.group == g, col].dropna().to_numpy() for g in arms] for col in ("onset_d", "end_stage_d")}
+    dense = max(v.size for vs in values.values() for v in vs) > MAX_DOTS
     for ax, col, title in ((axes[0], "onset_d", "Onset (peak body weight)"),
                            (axes[1], "end_stage_d", "Survival (end stage)")):
-        for i, g in enumerate(ctx["transgenic"]):
-            v = a.loc[a.group == g, col].dropna().to_numpy()
-            dots = v[np.linspace(0, v.size - 1, MAX_DOTS).round().astype(int)] if v.size > MAX_DOTS else v
-            ax.plot(i + rng.uniform(-0.15, 0.15, dots.size), dots, ".", color=ctx["color"][g], alpha=0.6, ms=4)
-            if v.size:
-                ax.errorbar(i + 0.3, v.mean(), yerr=v.std(ddof=1) if v.size > 1 else 0, fmt="s",
-                            color="black", capsize=4, ms=4)
-        ax.set_xticks(range(len(ctx["transgenic"])), ctx["transgenic"], rotation=20, ha="right", fontsize=8)
+        for i, (g, v) in enumerate(zip(arms, values[col])):
+            if v.size == 0:
+                continue
+            if dense and v.size > 1 and np.ptp(v) > 0:
+                body = ax.violinplot(v, positions=[i], widths=0.6, showextrema=False, points=200)["bodies"][0]
+                body.set(facecolor=ctx["color"][g], edgecolor=ctx["color"][g], alpha=0.5)
+                q = np.quantile(v, [0.05, 0.25, 0.5, 0.75, 0.95])
+                ax.vlines(i, q[0], q[4], color="black", lw=0.8)
+                ax.vlines(i, q[1], q[3], color="black", lw=3.0)
+                ax.plot(i, q[2], "o", color="white", mec="black", ms=4)
+            else:
+                ax.plot(i + rng.uniform(-0.15, 0.15, v.size), v, ".", color=ctx["color"][g], alpha=0.6, ms=4)
+            ax.errorbar(i + 0.35, v.mean(), yerr=v.std(ddof=1) if v.size > 1 else 0, fmt="s",
+                        color="black", capsize=4, ms=4)
+        ax.set_xticks(range(len(arms)), arms, rotation=20, ha="right", fontsize=8)
         ax.set(title=title)
     axes[0].set_ylabel("Age (days)")
+    shown = ("density per arm; line 5-95 %, bar 25-75 %, dot median" if dense else "one dot per animal")
+    fig.text(0.01, 0.0, f"{shown}; square: mean ± SD. Animals without the event are not shown.",
+             fontsize=7, color="0.35", ha="left", va="top")
     return _finish(fig)
 
 
