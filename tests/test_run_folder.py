@@ -217,3 +217,25 @@ def test_design_folders_follow_the_same_rules(lab):
     refused(alsim("design", "design-minocycline", "--out", "mydata"), "is not an alsim run")
     refused(alsim("design", "design-minocycline", "--out", "runs/earlier"), "exists; pass --overwrite")
     assert snapshot(lab) == before
+
+
+def test_a_culture_run_folder_speaks_of_wells(lab):
+    """Culture wells are written as wells (``wells.parquet``/``.csv`` with a ``well`` column), not
+    as animals, with no weighings; ``read_run`` reads them back."""
+    import pandas as pd
+
+    import alsim as api
+
+    proto = {**yaml.safe_load(api.load_protocol("t4-astrocyte-culture").model_dump_json()), "claim": None}
+    for g in proto["groups"]:
+        g["n"] = 2
+    Path("cult.yaml").write_text(yaml.safe_dump(proto))
+    assert alsim("run", "cult.yaml", "--out", "runs/cult").exit_code == 0
+    folder = Path("runs/cult")
+    assert not (folder / "animals.parquet").exists() and not (folder / "weighings.parquet").exists()
+    wells = pd.read_parquet(folder / "wells.parquet")
+    assert list(wells.columns[:2]) == ["well", "group"] and len(wells) == 6
+    assert list(pd.read_csv(folder / "wells.csv").well) == list(range(6))
+    assert "well" in pd.read_parquet(folder / "timeseries.parquet").columns
+    back = api.read_run(folder)
+    assert back.animals.animal.tolist() == list(range(6)) and back.weighings.empty

@@ -9,7 +9,9 @@ recipient is fed freshly conditioned medium every ``refresh_days``
 (Nagai et al. 2007 Nat Neurosci 10:615; Di Giorgio et al. 2007 Nat Neurosci
 10:608). Every readout is relative to the matched control culture:
 non-transgenic neurons carrying the same knockouts, with non-transgenic glia
-(or their medium).
+(or their medium), and no drug (vehicle). A drug in the medium acts on the
+cells in the well: with conditioned medium, on the neurons only, since the
+donor glia made the medium before the drug was added.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genot
     return v
 
 
+def with_medium_drugs(P: np.ndarray, group: Group) -> np.ndarray:
+    """Parameters of wells whose medium holds the group's ``medium_drugs`` (independent action:
+    drugs hitting the same parameter multiply)."""
+    P = P.copy()
+    for drug in group.medium_drugs:
+        for name, factor in drug.factors().items():
+            P[:, prm.IDX[name]] *= factor
+    return P
+
+
 def conditioned_factor(P_donor: np.ndarray, feeder: Feeder) -> np.ndarray:
     """Toxic factor in medium conditioned by each donor well's glia alone for ``conditioning_days``."""
     y0 = np.array([well_initial_state(feeder.cell_type == "microglia")] * len(P_donor))
@@ -63,17 +75,20 @@ def conditioned_factor(P_donor: np.ndarray, feeder: Feeder) -> np.ndarray:
     return sol.states[:, -1, State.TF_MEDIUM]
 
 
-def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray) -> np.ndarray:
-    """Observables (wells, times, observables) of wells of ``group`` on grid ``t``."""
+def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray, drugs: bool = True) -> np.ndarray:
+    """Observables (wells, times, observables) of wells of ``group`` on grid ``t`` (with the group's
+    medium drugs unless ``drugs`` is False: the matched control cultures get the vehicle)."""
     feeder = group.feeder
     n = len(P)
+    treated = with_medium_drugs(P, group) if drugs else P
     if group.context == "coculture":
         y0 = np.array([well_initial_state(feeder.cell_type == "microglia")] * n)
-        return solve_cohort(P, t, y0=y0, stop_at_end_stage=False, compartment="well").observables
+        return solve_cohort(treated, t, y0=y0, stop_at_end_stage=False, compartment="well").observables
     # conditioned medium: the recipient holds no glia; the donor's medium arrives at plating
-    # and is replaced with freshly conditioned medium every refresh_days
+    # and is replaced with freshly conditioned medium every refresh_days. The donor glia
+    # conditioned their medium without the drug: it is added to the recipient's medium.
     medium = conditioned_factor(P, feeder)
-    recipient = P.copy()
+    recipient = treated.copy()
     recipient[:, prm.IDX["astrocytes_present"]] = 0.0
     recipient[:, prm.IDX["microglia_present"]] = 0.0
     y = np.array([well_initial_state(False, m) for m in medium])
@@ -110,7 +125,7 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
         P = np.array([well_vector(base, protocol, host, g.feeder.genotype, next(streams)) for _ in range(g.n)])
         # matched control: non-transgenic neurons (same knockouts) with non-transgenic glia
         control_group = g.model_copy(update={"genotype": "WT", "cre": []})
-        ref = simulate_wells(well_vector(base, protocol, control_group, "WT", None)[None, :], g, t)[0]
+        ref = simulate_wells(well_vector(base, protocol, control_group, "WT", None)[None, :], g, t, drugs=False)[0]
         if tissues is not None:
             from .spatial_run import simulate_wells_spatially
 
@@ -124,6 +139,7 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
             rows.append({
                 "animal": first + i, "group": g.name, "context": g.context, "genotype": g.genotype,
                 "knockouts": ",".join(g.knockouts), "feeder": f"{g.feeder.genotype} {g.feeder.cell_type}",
+                "medium_drugs": ",".join(f"{d.drug} {d.concentration_um:g} uM" for d in g.medium_drugs),
                 "status": STATUS_TEXT[0],
                 "mn_survival_vs_control": mn[i, -1], "interneuron_survival_vs_control": inn[i, -1],
                 "mn_loss_vs_control": 1.0 - mn[i, -1], "interneuron_loss_vs_control": 1.0 - inn[i, -1],

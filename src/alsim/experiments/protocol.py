@@ -175,6 +175,38 @@ class Treatment(_Strict):
         return Schedule(self.route, self.start_day, stop, self.dose_mg_per_kg, self.interval_days, self.ppm)
 
 
+class MediumDrug(_Strict):
+    """A drug in a culture well's medium at a constant concentration, from plating to the last day
+    (renewed with every medium change): each target parameter of the well's cells is multiplied by
+    1 - imax C / (C + ic50), C the medium concentration in umol/L (the drug library's potencies,
+    which are stated for free brain concentration). ``generic`` inhibits the model rate ``target``."""
+
+    drug: str
+    concentration_um: Annotated[float, Field(gt=0.0, le=1e5)]
+    target: str | None = None
+    ic50: Annotated[float, Field(gt=0.0, le=1e9)] = 1.0
+    imax: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "MediumDrug":
+        if self.drug != "generic" and self.drug not in DRUGS:
+            raise ValueError(f"drug: unknown drug {shown(self.drug)}{did_you_mean(self.drug, DRUGS)} "
+                             f"(known: generic, {', '.join(DRUGS)})")
+        if self.drug == "generic" and (self.target is None or self.target not in IDX):
+            raise ValueError("target: a generic drug needs the model parameter it inhibits"
+                             if self.target is None else f"target: {unknown_parameter(self.target)}")
+        if self.drug != "generic" and self.target is not None:
+            raise ValueError(f"target: only a generic drug takes a target ({self.drug} has its own)")
+        return self
+
+    def factors(self) -> dict[str, float]:
+        """Parameter name -> the factor the drug multiplies it by."""
+        targets = ((self.target, self.ic50, self.imax),) if self.drug == "generic" else (
+            (t.parameter, t.ic50, t.imax) for t in DRUGS[self.drug].targets)
+        c = self.concentration_um
+        return {name: 1.0 - imax * c / (c + ic50) for name, ic50, imax in targets}
+
+
 class Feeder(_Strict):
     """Glia feeding a culture well: co-cultured, or the donor of conditioned medium."""
 
@@ -207,6 +239,7 @@ class Group(_Strict):
     chimera: Chimera | None = None
     microglia_ablation: Ablation | None = None
     treatments: list[Treatment] = Field(default_factory=list)
+    medium_drugs: list[MediumDrug] = Field(default_factory=list)
     feeder: Feeder | None = None
     sweep_start_day: float | None = None  # set when a sweep made this group
     sweep_dose: float | None = None
@@ -235,7 +268,11 @@ class Group(_Strict):
                 if getattr(self, key) is not None:
                     raise ValueError(f"{key}: only meaningful in context 'animal'")
             if self.treatments:
-                raise ValueError("treatments: drugs are given to animals (context 'animal')")
+                raise ValueError("treatments: dosed drugs are given to animals (context 'animal'); "
+                                 "culture wells take medium_drugs")
+        elif self.medium_drugs:
+            raise ValueError("medium_drugs: only culture wells (coculture, conditioned_medium) have a medium; "
+                             "animals take treatments")
         return self
 
     @property
@@ -526,7 +563,7 @@ class Protocol(_Strict):
                 kind = "culture wells" if g.in_culture else "animals"
                 raise ValueError(f"tissue.geometry: {geometry!r} does not hold {kind} (group {g.name!r}); "
                                  f"co-cultures need geometry 'well', animals a section, slab or block")
-            if g.treatments or g.microglia_ablation is not None:
+            if g.treatments or g.medium_drugs or g.microglia_ablation is not None:
                 raise ValueError(f"{where}: drugs and microglia ablation are applied by the mean field only "
                                  f"(engine: meanfield)")
         if self.within_animal_noise > 0:

@@ -254,15 +254,26 @@ def publishing(out: Path, overwrite: bool = False) -> Iterator[Path]:
 
 TABLES = ("animals", "timeseries", "weighings", "parameters")
 CSV_MAX_ANIMALS = 20_000  # animals.csv (a spreadsheet copy of animals.parquet) up to this many animals
+# A culture run's files speak of wells: ``wells.parquet``/``.csv`` with a ``well`` column, and no
+# weighings (in memory the per-unit table stays ``animals`` with an ``animal`` column, as for mice).
+WELL_FILES = {"animals": "wells", "timeseries": "timeseries", "parameters": "parameters"}
+
+
+def _to_wells(table: pd.DataFrame) -> pd.DataFrame:
+    return table.rename(columns={"animal": "well"})
+
 
 def write_tables(result, folder: Path) -> None:
-    """Per-animal readouts, time series (tidy or summary), weighings, parameters, protocol and manifest
-    of a result held in memory (the same bytes a streamed run writes for the same rows)."""
+    """Per-animal (per-well) readouts, time series (tidy or summary), weighings, parameters, protocol
+    and manifest of a result held in memory (the same bytes a streamed run writes for the same rows)."""
     folder = Path(folder)
+    culture = result.protocol.in_culture
+    files = WELL_FILES if culture else {name: name for name in TABLES}
+    shape = _to_wells if culture else (lambda table: table)
     if len(result.animals) <= CSV_MAX_ANIMALS:
-        CsvSink(folder / "animals.csv").append(result.animals)
-    for name in TABLES:
-        write_parquet(getattr(result, name), folder / f"{name}.parquet")
+        CsvSink(folder / f"{files['animals']}.csv").append(shape(result.animals))
+    for name, file in files.items():
+        write_parquet(shape(getattr(result, name)), folder / f"{file}.parquet")
     write_provenance(folder, result.protocol, result.wall_time_s, result.animals)
 
 
@@ -360,7 +371,12 @@ def read_tables(folder: Path) -> dict:
     if not is_output(folder):
         raise RunFolderError(f"{shown(str(folder))} is not an alsim run folder (no {MANIFEST})")
     meta = json.loads((folder / MANIFEST).read_text())
-    out = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    if (folder / "wells.parquet").exists():
+        out = {name: pd.read_parquet(folder / f"{file}.parquet").rename(columns={"well": "animal"})
+               for name, file in WELL_FILES.items()}
+        out["weighings"] = pd.DataFrame(columns=["animal", "group", "age_d", "weight_g"])
+    else:
+        out = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
     return {"protocol": load_protocol(folder / "protocol.yaml"), **out,
             "wall_time_s": float(meta.get("wall_time_s", float("nan"))), "manifest": meta}
 
