@@ -68,3 +68,15 @@ def test_the_wells_table_names_the_drug():
 def test_medium_drugs_are_refused_where_they_make_no_sense(group, message):
     with pytest.raises(ProtocolError, match=message.replace("(", r"\(").replace(")", r"\)")):
         protocol_from_dict({"name": "x", "duration_days": 14, "groups": [group]})
+
+
+def test_fewer_glia_plated_kill_fewer_motor_neurons():
+    """Plating density of the feeder glia: the astrocyte factor, and with it the motor-neuron
+    loss, grows with the glia plated (half, standard and double density)."""
+    loss = []
+    for density in (0.5, 1.0, 2.0):
+        p = protocol_from_dict({"name": "density", "seed": 3, "duration_days": 14, "groups": [
+            {"name": "a", "genotype": "WT", "n": 3, "context": "coculture", "feeder": {**ASTRO, "density": density}}]})
+        loss.append(run(p).animals.mn_loss_vs_control.mean())
+    assert loss[0] < loss[1] < loss[2]
+    assert loss[0] < 0.8 * loss[1]

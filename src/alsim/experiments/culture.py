@@ -53,7 +53,7 @@ def well_vector(base: np.ndarray, protocol: Protocol, group: Group, feeder_genot
     v[prm.IDX["astrocytes_present"]] = 1.0 if feeder.cell_type == "astrocytes" else 0.0
     v[prm.IDX["microglia_present"]] = 1.0 if feeder.cell_type == "microglia" else 0.0
     z = rng.standard_normal() if rng is not None else 0.0
-    v[prm.IDX["culture_glia_density"]] *= gt.lognormal_factor(z, v[prm.IDX["culture_well_cv"]])
+    v[prm.IDX["culture_glia_density"]] *= feeder.density * gt.lognormal_factor(z, v[prm.IDX["culture_well_cv"]])
     return v
 
 

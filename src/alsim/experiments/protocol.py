@@ -213,6 +213,7 @@ class Feeder(_Strict):
     cell_type: Literal["astrocytes", "microglia"]
     genotype: str
     knockouts: list[Knockout] = Field(default_factory=list)
+    density: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0  # plating density / a confluent monolayer
     conditioning_days: Annotated[float, Field(gt=0.0, le=60.0)] = 7.0
     refresh_days: Annotated[float, Field(gt=0.0, le=60.0)] | None = 3.0
 
