@@ -100,6 +100,9 @@ def run_cmd(
     parameters: Annotated[Optional[str], typer.Option(
         "--parameters", help="start from these parameter values (a run's manifest.json, or a YAML/JSON "
                              "mapping name: value); lines and manipulations still apply on top")] = None,
+    posterior: Annotated[Optional[int], typer.Option(
+        "--posterior", help="run under K draws from the calibrated posterior and report intervals "
+                            "(folder runs/<name>-posterior)")] = None,
 ) -> None:
     """Simulate a protocol and write its run folder chunk by chunk: tables, manifest, figures, summary."""
     from .api import run_to_folder
@@ -118,6 +121,16 @@ def run_cmd(
             _fail(f"{name}: must be at least 1, got {value}")
     if workers is not None and scheduler is not None:
         _fail("--workers and --scheduler: give one (a local cluster, or the address of a running one)")
+    if posterior is not None:
+        if chunk_size is not None:
+            _fail("--chunk-size: a --posterior run simulates each draw's cohort whole")
+        if posterior < 2:
+            _fail(f"--posterior: needs at least 2 draws, got {posterior}")
+        if seed is not None:
+            proto = protocol_from_dict({**proto.model_dump(), "seed": seed}, proto.name)
+        out_dir = Path(out) if out is not None else Path("runs") / f"{proto.name}-posterior"
+        _target(out_dir, overwrite)
+        return _posterior_run(proto, posterior, out_dir, overwrite, workers, scheduler)
     out_dir = Path(out) if out is not None else Path("runs") / proto.name
     _target(out_dir, overwrite)
     unit = "wells" if proto.in_culture else "animals"
@@ -132,6 +145,56 @@ def run_cmd(
     console.print((out_dir / "summary.md").read_text(), highlight=False, soft_wrap=True, markup=False)
     console.print(f"wrote {escape(str(out_dir))}/ ({figures} figures) in {manifest['wall_time_s']:.1f} s of simulation",
                   highlight=False)
+
+
+def _posterior_run(proto, k: int, out_dir: Path, overwrite: bool, workers, scheduler) -> None:
+    """``alsim run --posterior K``: the protocol under K posterior draws, with intervals."""
+    import time
+
+    from .experiments import posterior as post
+    from .experiments.distributed import dask_client
+    from .experiments.uncertainty import LEVEL, predict
+    from .io.manifest import posterior_manifest
+    from .io.store import publishing, write_manifest
+    from .report.plots import plot_posterior, save_figure
+
+    try:
+        post.load_sample()
+    except FileNotFoundError as e:
+        _fail(f"--posterior: {e}")
+    unit = "wells" if proto.in_culture else "animals"
+    console.print(f"[bold]{escape(proto.name)}[/]: {k} posterior draws x {proto.n_animals} {unit}, seed {proto.seed}")
+    start = time.perf_counter()
+    with _StageProgress(k) as progress, dask_client(scheduler, workers) as client:
+        pred = predict(proto, k, progress=lambda done, total: progress("simulate", done, total), client=client)
+    wall = time.perf_counter() - start
+    with publishing(out_dir, overwrite) as tmp:
+        pred.draws.to_csv(tmp / "posterior_draws.csv", index=False)
+        pred.means.to_csv(tmp / "posterior_means.csv", index=False)
+        pred.summary.to_csv(tmp / "posterior_summary.csv", index=False)
+        pred.comparisons.to_csv(tmp / "posterior_comparisons.csv", index=False)
+        (tmp / "figures").mkdir()
+        save_figure(plot_posterior(pred.summary, pred.comparisons, f"{proto.name}: predictions with uncertainty", k),
+                    tmp / "figures" / "posterior_intervals.png")
+        write_manifest(tmp, posterior_manifest(proto, k, wall))
+    shown_readouts = ["onset_d", "end_stage_d"] if not proto.in_culture else ["mn_loss_vs_control"]
+    if proto.claim is not None:
+        shown_readouts += [c.readout for c in proto.claim.criteria if c.readout not in shown_readouts]
+    pct = f"{100 * LEVEL:.0f} %"
+    table = Table("group", "readout", f"median [{pct} interval]", "draws")
+    for r in pred.summary[pred.summary.readout.isin(shown_readouts)].itertuples(index=False):
+        table.add_row(escape(r.group), r.readout, f"{r.median:.3g} [{r.low:.3g}, {r.high:.3g}]", str(int(r.draws)))
+    console.print(table)
+    change = pred.comparisons[(pred.comparisons.measure == "change") & pred.comparisons.readout.isin(shown_readouts)]
+    change = change.sort_values("readout", key=lambda r: r.map(shown_readouts.index), kind="stable")
+    if len(change):
+        comp = Table("comparison", "readout", f"change, median [{pct} interval]", "draws")
+        for r in change.itertuples(index=False):
+            comp.add_row(escape(f"{r.group} vs {r.reference}"), r.readout,
+                         f"{100 * r.median:+.1f} % [{100 * r.low:+.1f}, {100 * r.high:+.1f}]", str(int(r.draws)))
+        console.print(comp)
+    console.print(f"intervals over {k} posterior draws, each a fresh cohort of the protocol's size "
+                  f"(parameter and cohort uncertainty); wrote {escape(str(out_dir))}/ in {wall:.1f} s", highlight=False)
 
 
 @app.command("report")
@@ -208,6 +271,8 @@ def validate_cmd(
     n: Annotated[int, typer.Option(help="animals per transgenic group in T1/T2")] = 400,
     set_: Annotated[list[str], typer.Option("--set", help="parameter override NAME=VALUE (repeatable)")] = [],
     only: Annotated[list[str], typer.Option("--only", help="restrict to these studies (repeatable)")] = [],
+    posterior: Annotated[Optional[int], typer.Option(
+        "--posterior", help="also score every row under K posterior draws and print the share that pass")] = None,
 ) -> None:
     """Run the calibration studies (T1-T4) and the claims table (C1-C8, genetics, Scott null), and print
     target, simulated, tolerance and pass/fail per row; exit 1 if any row fails."""
@@ -227,19 +292,37 @@ def validate_cmd(
     for name in only:
         if name not in known:
             _fail(f"--only: unknown study {name!r} (known: {', '.join(known)})")
+    if posterior is not None and posterior < 2:
+        _fail(f"--posterior: needs at least 2 draws, got {posterior}")
+    probability = None
     with console.status("simulating calibration studies and claims") as status:
         rows = validate(n_transgenic=n, overrides=overrides, only=only or None,
                         progress=lambda name: status.update(f"simulating {name}"))
+        if posterior is not None:
+            from .experiments.uncertainty import pass_probabilities
+
+            try:
+                probability = pass_probabilities(posterior, n, overrides, only or None, progress=lambda done, k: (
+                    status.update(f"posterior draw {done + 1} of {k}") if done < k else None))
+            except FileNotFoundError as e:
+                _fail(f"--posterior: {e}")
     wide = Console(width=max(console.width, 150), highlight=False)
-    table = Table("row", "quantity", "target", "simulated", "band", "result", "source")
+    columns = ["row", "quantity", "target", "simulated", "band", "result"]
+    columns += [f"P(pass), {posterior} draws"] if probability is not None else []
+    table = Table(*columns, "source")
     for r in rows:
         sim = f"{r.simulated:.3g}" if abs(r.simulated) < 1e4 else f"{r.simulated:.3e}"
         tol = f"[{r.low:.3g}, {r.high:.3g}]" + (" direction" if r.direction_only else "")
+        extra = [f"{probability.get(r.id, float('nan')):.2f}"] if probability is not None else []
         table.add_row(r.id, escape(r.quantity), escape(r.target), sim, escape(tol),
-                      "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", escape(r.source))
+                      "[green]pass[/]" if r.passed else "[bold red]FAIL[/]", *extra, escape(r.source))
     wide.print(table)
     failed = [r.id for r in rows if not r.passed]
     console.print(validation_summary(rows), highlight=False)
+    if probability is not None:
+        console.print(f"P(pass): the share of {posterior} posterior draws (each with its own cohorts) under which "
+                      f"the row passes; mean over rows {probability.mean():.2f}, rows below 0.5: "
+                      f"{', '.join(probability.index[probability < 0.5]) or 'none'}", highlight=False)
     if failed:
         console.print(f"failed: {', '.join(failed)}", highlight=False)
         raise typer.Exit(1)

@@ -13,10 +13,12 @@ CALIBRATION_STUDIES = ("g93a-natural-history", "t2-time-course")
 
 
 def scaled(protocol: Protocol, n_transgenic: int | None = None,
-           overrides: Mapping[str, float] | None = None) -> Protocol:
+           overrides: Mapping[str, float] | None = None, seed_offset: int = 0) -> Protocol:
     """The protocol with every transgenic group at ``n_transgenic`` animals (WT groups at a tenth,
-    at least 4; unchanged when None) and extra parameter ``overrides`` applied protocol-wide."""
+    at least 4; unchanged when None), extra parameter ``overrides`` applied protocol-wide, and its
+    seed moved by ``seed_offset`` (another cohort)."""
     data = protocol.model_dump()
+    data["seed"] = (data["seed"] + seed_offset) % (2**63)
     if n_transgenic is not None:
         for g in data["groups"]:
             g["n"] = n_transgenic if g["genotype"] != "WT" else max(4, n_transgenic // 10)
@@ -31,10 +33,11 @@ def claim_protocols() -> list[str]:
 
 def validate(n_transgenic: int = 400, overrides: Mapping[str, float] | None = None,
              progress: Callable[[str], None] | None = None, claims: bool = True,
-             only: list[str] | None = None) -> list[Row]:
+             only: list[str] | None = None, seed_offset: int = 0) -> list[Row]:
     """Score the calibration studies (T1, T2 at ``n_transgenic`` animals per transgenic group) and,
     with ``claims``, every other protocol with a claim (at its own n). ``only`` restricts to the
-    named studies. Every row is a claim criterion scored by ``analysis.claims``."""
+    named studies; ``seed_offset`` moves every protocol's seed (other cohorts). Every row is a claim
+    criterion scored by ``analysis.claims``."""
     names = [*CALIBRATION_STUDIES, *(n for n in claim_protocols() if n not in CALIBRATION_STUDIES)]
     rows: list[Row] = []
     for name in names:
@@ -42,7 +45,8 @@ def validate(n_transgenic: int = 400, overrides: Mapping[str, float] | None = No
             continue
         if progress is not None:
             progress(name)
-        protocol = scaled(load_protocol(name), n_transgenic if name in CALIBRATION_STUDIES else None, overrides)
+        protocol = scaled(load_protocol(name), n_transgenic if name in CALIBRATION_STUDIES else None, overrides,
+                          seed_offset)
         rows += claim_rows(protocol, run(protocol).animals)
     return rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -46,6 +47,16 @@ def design_manifest(protocol, ns: list[int], studies: int, alpha: float, test: s
     """The manifest of an ``alsim design`` folder: provenance and the study settings."""
     return {**_provenance(protocol), "kind": "design", "n_per_arm": ns, "studies": studies, "alpha": alpha,
             "test": test, "wall_time_s": round(wall_time_s, 3)}
+
+
+def posterior_manifest(protocol, k: int, wall_time_s: float) -> dict:
+    """The manifest of an ``alsim run --posterior`` folder: provenance, the draws and the posterior's
+    own provenance (how the shipped sample was made)."""
+    from ..experiments import posterior as post
+
+    return {**_provenance(protocol), "kind": "posterior", "seed": protocol.seed, "draws": k,
+            "wall_time_s": round(wall_time_s, 3),
+            "posterior_sample": json.loads(post.PROVENANCE_FILE.read_text()) if post.PROVENANCE_FILE.exists() else None}
 
 
 def manifest(protocol, wall_time_s: float, n_failed: int) -> dict:

@@ -620,3 +620,45 @@ def write_figures(result, out_dir: Path) -> list[Path]:
                 written.append(out_dir / f"{name}.{vector}")
             written.append(save_figure(fig, out_dir / f"{name}.png"))
     return written
+
+
+POSTERIOR_READOUTS = (("onset_d", "Onset (d)"), ("end_stage_d", "Survival (d)"),
+                      ("mn_loss_vs_control", "MN loss vs control"),
+                      ("mn_survival_vs_control", "MN survival vs control"))
+
+
+def plot_posterior(summary: pd.DataFrame, comparisons: pd.DataFrame, title: str, k: int) -> Figure:
+    """Each group's mean (and each comparison's change) under posterior draws: median and 95 %
+    interval per readout of ``POSTERIOR_READOUTS`` the run has."""
+    readouts = [(r, lab) for r, lab in POSTERIOR_READOUTS if summary.loc[summary.readout == r, "draws"].sum() > 0]
+    change = comparisons[(comparisons.measure == "change") & comparisons.readout.isin([r for r, _ in readouts])]
+    panels = [("summary", r, lab) for r, lab in readouts] + [("change", r, lab) for r, lab in readouts
+                                                              if (change.readout == r).any()]
+    groups = list(dict.fromkeys(summary.group))
+    ncol = min(2, max(1, len(panels)))
+    nrow = -(-max(1, len(panels)) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(9.0, nrow * (1.3 + 0.5 * len(groups)) + 0.6), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    palette = plt.get_cmap("tab10").colors
+    for ax, (kind, readout, label) in zip(axes.flat, panels):
+        rows = (summary if kind == "summary" else change)
+        rows = rows[rows.readout == readout].set_index("group")
+        scale = 100.0 if kind == "change" else 1.0
+        for y, g in enumerate(groups):
+            if g not in rows.index or not np.isfinite(rows.loc[g, "median"]):
+                continue
+            r = rows.loc[g]
+            ax.plot([scale * r["low"], scale * r["high"]], [y, y], color=palette[y % 10], lw=2.2)
+            ax.plot(scale * r["median"], y, "o", color="white", mec=palette[y % 10], ms=6)
+        if kind == "change":
+            ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+        ax.set_yticks(range(len(groups)), groups, fontsize=8)
+        ax.set_ylim(len(groups) - 0.5, -0.5)
+        ax.set_title(label if kind == "summary" else f"{label}: change vs {rows['reference'].iloc[0]} (%)",
+                     fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.text(0.01, 0.0, f"Median (dot) and 95 % interval over {k} posterior draws, each a fresh cohort of the "
+             f"protocol's size: parameter and cohort uncertainty together. Means over animals with the event.",
+             fontsize=7, color="0.35", ha="left", va="top")
+    return _finish(fig)
