@@ -61,3 +61,40 @@ def test_bad_contrasts_are_refused(contrasts, message):
             "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 2}, {"name": "WT", "genotype": "WT", "n": 2}]}
     with pytest.raises(ProtocolError, match=message):
         protocol_from_dict(data)
+
+
+def _factorial_cohort(male_gain: float, female_gain: float, n: int = 60, seed: int = 1) -> pd.DataFrame:
+    """A synthetic 2 x 2 (treatment x sex) cohort: survival ~ N(130, 8) d plus each sex's gain."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, treated in (("drug", True), ("vehicle", False)):
+        for sex, gain in (("male", male_gain), ("female", female_gain)):
+            for t in 130 + (gain if treated else 0.0) + 8.0 * rng.standard_normal(n):
+                rows.append({"group": group, "sex": sex, "end_stage_d": t, "onset_d": t - 30,
+                             "early_disease_d": t - 10, "non_als_death_d": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_a_factorial_analysis_finds_a_drug_that_works_in_one_sex_only():
+    """Covariates [sex, arm:sex]: the hazard ratio is the drug's in males, and the ratio of the
+    females' hazard ratio to the males' exposes an effect confined to males; with the same effect in
+    both sexes that ratio's interval holds 1."""
+    from alsim.analysis.survival import contrast_statistics
+
+    males_only = contrast_statistics(_factorial_cohort(20.0, 0.0), [["drug", "vehicle"]],
+                                     covariates=["sex", "arm:sex"]).iloc[0]
+    assert males_only.hazard_ratio < 0.2
+    assert males_only.sex_interaction_ratio > 5 and males_only.sex_interaction_p < 1e-4
+    assert "arm x sex (hazard ratio: males)" in males_only.adjusted_for
+    both = contrast_statistics(_factorial_cohort(20.0, 20.0), [["drug", "vehicle"]],
+                               covariates=["sex", "arm:sex"]).iloc[0]
+    assert both.sex_interaction_low < 1.0 < both.sex_interaction_high
+    plain = contrast_statistics(_factorial_cohort(20.0, 0.0), [["drug", "vehicle"]], covariates=["sex"])
+    assert "sex_interaction_ratio" not in plain.columns
+
+
+def test_the_interaction_needs_its_main_effect():
+    data = {"name": "c", "duration_days": 100, "contrasts": [["G93A", "WT"]], "covariates": ["arm:sex"],
+            "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 2}, {"name": "WT", "genotype": "WT", "n": 2}]}
+    with pytest.raises(ProtocolError, match="covariates: 'arm:sex' \\(the interaction\\) needs 'sex' as well"):
+        protocol_from_dict(data)

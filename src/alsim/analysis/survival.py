@@ -53,9 +53,15 @@ def durations_events(animals: pd.DataFrame, endpoint: str, follow_up: float,
 NOT_CONVERGED = "not estimable: the Cox fit did not converge (too few animals or events in an arm)"
 
 
+INTERACTION = "arm:sex"  # the treatment-by-sex term of a factorial analysis (female = 1)
+INTERACTION_COLUMNS = ("sex_interaction_ratio", "sex_interaction_low", "sex_interaction_high", "sex_interaction_p")
+
+
 def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False, covariates=(), cluster: bool = False) -> dict:
     """Cox hazard ratio of the arm vs control with CI, adjusted for the ``covariates`` columns of
-    ``df`` and with robust (sandwich) intervals clustered by its ``litter`` column when ``cluster``;
+    ``df`` and with robust (sandwich) intervals clustered by its ``litter`` column when ``cluster``.
+    With the ``arm:sex`` interaction the hazard ratio is the arm's in males, and the ratio of its
+    hazard ratio in females to that in males is reported with its interval and Wald p;
     or NaN and the reason when the partial likelihood has no finite maximum (no events in an arm;
     complete separation) or the fit does not converge (lifelines' ``ConvergenceError``;
     :func:`cox_binary` with ``fast``, which takes no covariates)."""
@@ -81,6 +87,11 @@ def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False, covariat
         with np.errstate(over="ignore"):
             hr = float(np.exp(cph.params_["arm"]))
             lo, hi = np.exp(cph.confidence_intervals_.loc["arm"].to_numpy())
+            if INTERACTION in covariates:
+                ratio = np.exp(cph.confidence_intervals_.loc[INTERACTION].to_numpy())
+                interaction = {"sex_interaction_ratio": float(np.exp(cph.params_[INTERACTION])),
+                               "sex_interaction_low": float(ratio[0]), "sex_interaction_high": float(ratio[1]),
+                               "sex_interaction_p": float(cph.summary.loc[INTERACTION, "p"])}
     with np.errstate(over="ignore", divide="ignore"):  # a lower bound near 0 is a separated fit
         separated = not (np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi)) or hi / lo > 1e4
     if separated:
@@ -88,7 +99,8 @@ def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False, covariat
             return {"hr_note": "not estimable with the covariates (an arm or a sex stratum is separated)"}
         return {"hr_note": "not estimable: the arms are completely separated (every event of one arm "
                            "precedes every event of the other)"}
-    return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi)}
+    return {"hazard_ratio": hr, "hr_low": float(lo), "hr_high": float(hi),
+            **(interaction if INTERACTION in covariates else {})}
 
 
 def arm_statistics(animals: pd.DataFrame, control: str, endpoint: str = "survival",
@@ -252,14 +264,17 @@ def contrast_statistics(animals: pd.DataFrame, contrasts, endpoint: str = "survi
         df = pd.DataFrame({"T": t_all[sub], "E": e_all[sub].astype(int),
                            "arm": np.r_[np.ones(a.sum()), np.zeros(r.sum())], "sex": female[sub],
                            "litter": litter[sub]})
-        used = [c for c in covariates if df[c].nunique() > 1]  # one sex only: nothing to adjust for
+        df[INTERACTION] = df["arm"] * df["sex"]
+        used = [c for c in covariates if df["sex"].nunique() > 1]  # one sex only: nothing to adjust for
         cluster = bool(pd.notna(df["litter"]).all() and df["litter"].nunique() > 1)
         row = {"group": arm, "reference": ref, "endpoint": endpoint, "n": int(a.sum()), "events": int(e_all[a].sum()),
                "median_d": float(kmf.median_survival_time_), "median_low_d": float(ci.iloc[0, 0]),
                "median_high_d": float(ci.iloc[0, 1]),
                "logrank_p": float(logrank_test(t_all[a], t_all[r], e_all[a], e_all[r]).p_value),
                "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": "",
-               "adjusted_for": " + ".join(used + (["litter (clustered SE)"] if cluster and used else []))}
+               **({k: np.nan for k in INTERACTION_COLUMNS} if INTERACTION in covariates else {}),
+               "adjusted_for": " + ".join([c if c != INTERACTION else "arm x sex (hazard ratio: males)" for c in used]
+                                          + (["litter (clustered SE)"] if cluster and used else []))}
         row.update(_cox_vs_control(df, alpha, covariates=used, cluster=cluster and bool(used)))
         rows.append(row)
     out = pd.DataFrame(rows)

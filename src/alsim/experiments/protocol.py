@@ -465,7 +465,8 @@ class Protocol(_Strict):
     # survival statistics; p-values Holm-corrected across them; Cox models adjusted for ``covariates``
     contrasts: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
         default_factory=list, max_length=limits.MAX_GROUPS)
-    covariates: list[Literal["sex"]] = Field(default_factory=list, max_length=1)
+    # ``arm:sex`` adds the treatment-by-sex interaction (a 2 x 2 factorial analysis)
+    covariates: list[Literal["sex", "arm:sex"]] = Field(default_factory=list, max_length=2)
     readouts: list[str] = Field(default_factory=lambda: list(READOUTS))
     overrides: Mapping[str, float] = Field(default_factory=dict, validate_default=True)
     claim: Claim | None = None
@@ -523,6 +524,10 @@ class Protocol(_Strict):
                 raise ValueError(f"contrasts.{k}: compares {arm!r} with itself")
         if len({tuple(c) for c in self.contrasts}) < len(self.contrasts):
             raise ValueError("contrasts: a comparison is listed twice")
+        if "arm:sex" in self.covariates and "sex" not in self.covariates:
+            raise ValueError("covariates: 'arm:sex' (the interaction) needs 'sex' as well")
+        if len(set(self.covariates)) < len(self.covariates):
+            raise ValueError("covariates: a covariate is listed twice")
         if (self.contrasts or self.covariates) and self.in_culture:
             raise ValueError("contrasts: culture wells are compared with their matched control cultures only")
         if self.save_every_days > self.duration_days:
