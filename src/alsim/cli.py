@@ -249,10 +249,17 @@ def export_cmd(
 @app.command("list")
 def list_cmd() -> None:
     """List the built-in protocols."""
-    table = Table("name", "groups", "animals", "description")
-    for name in library_names():
+    from rich.table import Column
+
+    names = library_names()
+    # names never wrap or shorten (they are what `alsim run` takes); descriptions wrap instead
+    table = Table(Column("name", no_wrap=True, min_width=max(map(len, names))), "groups", "n",
+                  Column("description", ratio=1))
+    for name in names:
         p = load_protocol(name)
-        table.add_row(name, str(len(p.groups)), str(p.n_animals), escape(" ".join(p.description.split())[:90]))
+        text = " ".join(p.description.split())
+        short = text if len(text) <= 90 else text[:90].rsplit(" ", 1)[0] + " …"
+        table.add_row(name, str(len(p.groups)), str(p.n_animals), escape(short))
     console.print(table)
 
 
