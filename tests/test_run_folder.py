@@ -239,3 +239,11 @@ def test_a_culture_run_folder_speaks_of_wells(lab):
     assert "well" in pd.read_parquet(folder / "timeseries.parquet").columns
     back = api.read_run(folder)
     assert back.animals.animal.tolist() == list(range(6)) and back.weighings.empty
+
+
+def test_alsim_list_keeps_every_name_whole_in_a_narrow_terminal():
+    from alsim.experiments.protocol import library_names
+
+    out = CliRunner().invoke(app, ["list"], env={"COLUMNS": "80"}).output
+    assert all(name in out for name in library_names())
+    assert max(len(line) for line in out.splitlines()) <= 80
