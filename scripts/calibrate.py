@@ -33,6 +33,7 @@ import numpy as np
 from alsim.analysis.claims import published_estimate
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
+from alsim.experiments.distributed import dask_client
 from alsim.experiments.protocol import load_protocol
 
 SPREAD = ("individual_cv_b6sjl", "individual_cv_b6")
@@ -83,6 +84,8 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=60,
                     help="stage 1 trust-region steps (each costs one evaluation per fitted parameter)")
     ap.add_argument("--only", nargs="*", default=None, metavar="NAME", help="fit only these parameters")
+    ap.add_argument("--workers", type=int, default=None, help="evaluate on a local Dask cluster of N processes")
+    ap.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")
     args = ap.parse_args()
     names = args.only or fitted_names()
     targets = cal.targets()
@@ -92,7 +95,8 @@ def main() -> None:
         print(f"  {time.perf_counter() - start:6.0f} s  evaluation {evaluations:5d}  cost {cost:9.3f}", flush=True)
         PROGRESS_RECORD.write_text(json.dumps({"cost": cost, "values": values}, indent=1))
 
-    result = cal.fit(names, targets, max_steps=args.max_steps, progress=progress)
+    with dask_client(args.scheduler, args.workers) as client:
+        result = cal.fit(names, targets, max_steps=args.max_steps, progress=progress, client=client)
     print(f"stage 1: cost {result.cost:.3f} after {result.evaluations} evaluations ({len(targets)} rows)")
     for t, z in sorted(zip(result.targets, result.z), key=lambda a: -abs(a[1]))[:12]:
         print(f"  {t.row:7s} {t.study:34s} z {z:+7.2f}")

@@ -27,6 +27,7 @@ import numpy as np
 
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
+from alsim.experiments.distributed import dask_client
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 
@@ -52,7 +53,14 @@ def main() -> None:
     ap.add_argument("--diff-step", type=float, default=0.1,
                     help="finite-difference step in logit units (wide: the typical-animal rows move in steps)")
     ap.add_argument("--only", nargs="*", default=None, metavar="STUDY", help="leave out only these studies")
+    ap.add_argument("--workers", type=int, default=None, help="evaluate on a local Dask cluster of N processes")
+    ap.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")
     args = ap.parse_args()
+    with dask_client(args.scheduler, args.workers) as client:
+        run(args, client)
+
+
+def run(args, client) -> None:
     start = time.perf_counter()
     calibrated = [p.name for p in prm.PARAMETERS if p.basis == "calibrated" and not p.name.startswith("individual_cv")]
     targets = cal.targets()
@@ -61,7 +69,8 @@ def main() -> None:
     print("refitting:", ", ".join(names), flush=True)
     sim_def = cal.simulate({}, cal.studies())
     start_values = cal.from_unit(names, np.zeros(len(names)))  # the middle of each range
-    whole = cal.fit(names, targets, start=start_values, max_steps=args.max_steps, diff_step=args.diff_step)
+    whole = cal.fit(names, targets, start=start_values, max_steps=args.max_steps, diff_step=args.diff_step,
+                    client=client)
     sim_in = cal.simulate(whole.values, cal.studies())
     print(f"in-sample refit: {sum(t.passes(sim_in[t.row]) for t in targets)}/{len(targets)} rows met"
           f"  ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -71,7 +80,8 @@ def main() -> None:
         held = [t for t in targets if t.study == study]
         if not held:
             continue
-        refit = cal.fit(names, kept, start=start_values, max_steps=args.max_steps, diff_step=args.diff_step)
+        refit = cal.fit(names, kept, start=start_values, max_steps=args.max_steps, diff_step=args.diff_step,
+                    client=client)
         sim_out = cal.simulate(refit.values, [study])
         est = [t for t in held if t.estimate]
         rows.append((study, len(held), sum(t.passes(sim_def[t.row]) for t in held),

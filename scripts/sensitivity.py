@@ -1,6 +1,7 @@
 """Global sensitivity of every scored row to the model's parameters; writes docs/sensitivity.md.
 
 Usage:  .venv/bin/python scripts/sensitivity.py [--trajectories R] [--sobol-parameters K] [--sobol-samples N]
+                                                [--workers N | --scheduler ADDRESS]
 
 Morris screening of every biological parameter over its plausible range (R x (P + 1)
 evaluations of every study's typical animals), then Sobol indices of the K parameters with
@@ -21,6 +22,7 @@ import numpy as np
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
 from alsim.experiments import sensitivity as sa
+from alsim.experiments.distributed import dask_client
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "sensitivity.md"
@@ -155,18 +157,25 @@ def main() -> None:
                     help="vary each parameter within this factor of its default (0: over its whole range)")
     ap.add_argument("--sobol-parameters", type=int, default=6, help="Sobol indices of the K most influential")
     ap.add_argument("--sobol-samples", type=int, default=32, help="Saltelli base sample (a power of 2)")
+    ap.add_argument("--workers", type=int, default=None, help="evaluate on a local Dask cluster of N processes")
+    ap.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")
     args = ap.parse_args()
+    with dask_client(args.scheduler, args.workers) as client:
+        run(args, client)
+
+
+def run(args, client) -> None:
     start = time.perf_counter()
     tgts = cal.targets()
     names = sa.screened_parameters()
     print(f"Morris: {len(names)} parameters x {args.trajectories} trajectories on {len(tgts)} rows", flush=True)
     screen = sa.morris(names, tgts, trajectories=args.trajectories, factor=args.factor or None,
-                       progress=progress("Morris", start))
+                       progress=progress("Morris", start), client=client)
     sob = None
     if args.sobol_parameters > 0:
         top = [screen.names[i] for i in np.argsort(-screen.influence())[: args.sobol_parameters]]
         print("Sobol:", ", ".join(top), flush=True)
-        sob = sa.sobol(top, tgts, base_samples=args.sobol_samples, progress=progress("Sobol", start))
+        sob = sa.sobol(top, tgts, base_samples=args.sobol_samples, progress=progress("Sobol", start), client=client)
     seconds = time.perf_counter() - start
     RESULTS.write_text(json.dumps({
         "names": screen.names, "rows": screen.rows, "factor": args.factor,

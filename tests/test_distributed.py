@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import cloudpickle
+import numpy as np
 import pytest
 
 import alsim
@@ -60,3 +61,21 @@ def test_a_killed_worker_costs_a_rerun_not_a_result(in_process, tmp_path, monkey
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert marker.exists()  # the worker did die
     assert _files(out) == in_process
+
+
+def test_sensitivity_and_the_fit_give_the_same_numbers_on_dask():
+    """The calibration's evaluations (a fit's Jacobian columns, Morris points) mapped onto a local
+    Dask cluster of two workers: the same numbers as in this process."""
+    from alsim.experiments import calibration as cal
+    from alsim.experiments import sensitivity as sa
+    from alsim.experiments.distributed import dask_client
+
+    tgts = [t for t in cal.targets(["g93a-natural-history"]) if t.row in ("T1.1", "T1.4")]
+    names = ["misfold_growth", "b6_misfold_factor"]
+    here_fit = cal.fit(names, tgts, max_steps=2)
+    here_morris = sa.morris(names, tgts, trajectories=2)
+    with dask_client(workers=2) as client:
+        there_fit = cal.fit(names, tgts, max_steps=2, client=client)
+        there_morris = sa.morris(names, tgts, trajectories=2, client=client)
+    assert there_fit.values == here_fit.values and np.array_equal(there_fit.z, here_fit.z)
+    assert np.array_equal(there_morris.mu_star, here_morris.mu_star, equal_nan=True)

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..analysis.claims import Z95, claim_rows
 from ..biology import parameters as prm
+from .distributed import map_ordered
 from .protocol import Protocol, load_protocol, protocol_from_dict
 from .runner import run
 from .validation import CALIBRATION_STUDIES, claim_protocols
@@ -163,13 +164,20 @@ class Fit:
         return 0.5 * float(np.sum(self.z ** 2))
 
 
+def _z_of_point(shared, y: np.ndarray) -> np.ndarray:
+    """z-scores at one point of the fit's shifted logit coordinates (a pure function for Dask)."""
+    names, tgts, shift = shared
+    return z_scores(from_unit(names, y - shift), tgts)
+
+
 def fit(names: Sequence[str], tgts: Sequence[Target], start: Mapping[str, float] | None = None,
         max_steps: int = 60, diff_step: float = 0.02,
-        progress: Callable[[int, float, dict[str, float]], None] | None = None) -> Fit:
+        progress: Callable[[int, float, dict[str, float]], None] | None = None, client=None) -> Fit:
     """Least-squares fit of the parameters ``names`` to the targets (trust-region reflective on the
     z-scores, in logit coordinates bounded by each parameter's plausible range), at most ``max_steps``
     steps; each step evaluates every row once per fitted parameter (forward differences of
-    ``diff_step`` logit units). ``progress(evaluations, cost, values)`` is called at each new best."""
+    ``diff_step`` logit units), on the workers of a Dask ``client`` when given (the same numbers).
+    ``progress(evaluations, cost, values)`` is called at each new best."""
     from scipy.optimize import least_squares
 
     start = {n: (start or {}).get(n, prm.BY_NAME[n].value) for n in names}
@@ -196,13 +204,12 @@ def fit(names: Sequence[str], tgts: Sequence[Target], start: Mapping[str, float]
 
     def jacobian(y):
         # forward differences with an absolute step in logit units: SciPy's relative steps shrink
-        # with |y|, and the typical-animal rows do not move for steps of ~1e-8
+        # with |y|, and the typical-animal rows do not move for steps of ~1e-8; the columns are
+        # independent evaluations (on Dask workers when a client is given)
         z0 = residuals(y)
-        cols = []
-        for i in range(y.size):
-            yi = y.copy()
-            yi[i] += diff_step
-            cols.append((residuals(yi) - z0) / diff_step)
+        steps = [y + diff_step * np.eye(y.size)[i] for i in range(y.size)]
+        counter[0] += len(steps)
+        cols = [(z - z0) / diff_step for z in map_ordered(_z_of_point, (list(names), list(tgts), shift), steps, client)]
         return np.array(cols).T
 
     res = least_squares(residuals, to_unit(names, start) + shift, jac=jacobian, method="trf",

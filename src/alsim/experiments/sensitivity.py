@@ -20,11 +20,13 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..biology import parameters as prm
 from . import calibration as cal
+from .distributed import map_ordered
 
 NO_INFLUENCE = 0.1  # mu* in units of a row's tolerance below which a parameter moves no row
 
@@ -110,15 +112,21 @@ class Screening:
         return [n for n, m, ok in zip(self.names, self.influence(), measured) if not ok and m < NO_INFLUENCE]
 
 
-def _outputs(names, tgts, points, progress, values=from_unit_cube) -> np.ndarray:
+def _row_values(shared, u: np.ndarray) -> dict[str, float]:
+    """Row values at one point of the unit cube (a pure function, so Dask workers can run it)."""
+    names, studies, values = shared
+    return cal.simulate(values(names, u), studies)
+
+
+def _outputs(names, tgts, points, progress, values=from_unit_cube, client=None) -> np.ndarray:
     """Row values in units of each row's tolerance at each point of the unit cube (NaN where a
-    row is undefined, e.g. no end stage within the protocol)."""
+    row is undefined, e.g. no end stage within the protocol); with a Dask ``client`` the points
+    are evaluated on its workers (the same numbers, in the same order)."""
     studies = list(dict.fromkeys(t.study for t in tgts))
     default = cal.simulate({}, studies)
     scale = np.array([tolerance(t, default[t.row]) for t in tgts])
     out = np.empty((len(points), len(tgts)))
-    for i, u in enumerate(points):
-        sim = cal.simulate(values(names, u), studies)
+    for i, sim in enumerate(map_ordered(_row_values, (list(names), studies, values), list(points), client)):
         out[i] = np.array([sim[t.row] for t in tgts]) / scale
         if progress is not None:
             progress(i + 1, len(points))
@@ -141,7 +149,7 @@ def elementary_effects(x: np.ndarray, y: np.ndarray, n_vars: int) -> np.ndarray:
 
 def morris(names: Sequence[str] | None = None, tgts: Sequence[cal.Target] | None = None, trajectories: int = 4,
            levels: int = 4, factor: float | None = None, seed: int = 2024,
-           progress: Callable[[int, int], None] | None = None) -> Screening:
+           progress: Callable[[int, int], None] | None = None, client=None) -> Screening:
     """Morris screening of ``names`` (default: every screened parameter) on the rows ``tgts``
     (default: every scored row), ``trajectories`` x (parameters + 1) evaluations, each parameter over
     its plausible range or, with ``factor``, log-uniformly within that factor of its default.
@@ -152,8 +160,8 @@ def morris(names: Sequence[str] | None = None, tgts: Sequence[cal.Target] | None
     tgts = list(tgts or cal.targets())
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     x = morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
-    values = from_unit_cube if factor is None else (lambda n, u: around_defaults(n, u, factor))
-    y = _outputs(names, tgts, x, progress, values=values)
+    values = from_unit_cube if factor is None else partial(around_defaults, factor=factor)
+    y = _outputs(names, tgts, x, progress, values=values, client=client)
     ee = elementary_effects(x, y, len(names))
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a row undefined in every trajectory: NaN
@@ -177,7 +185,7 @@ class SobolIndices:
 
 
 def sobol(names: Sequence[str], tgts: Sequence[cal.Target], base_samples: int = 32, factor: float = 1.5,
-          seed: int = 2024, progress: Callable[[int, int], None] | None = None) -> SobolIndices:
+          seed: int = 2024, progress: Callable[[int, int], None] | None = None, client=None) -> SobolIndices:
     """Sobol indices of ``names`` on the rows ``tgts`` from a Saltelli sample of
     ``base_samples`` x (parameters + 2) evaluations (no second-order indices), each parameter
     log-uniform within ``factor`` of its default (clipped to its range; over whole ranges most
@@ -189,7 +197,7 @@ def sobol(names: Sequence[str], tgts: Sequence[cal.Target], base_samples: int = 
     names, tgts = list(names), list(tgts)
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     x = sobol_sample.sample(problem, base_samples, calc_second_order=False, seed=seed)
-    y = _outputs(names, tgts, x, progress, values=lambda n, u: around_defaults(n, u, factor))
+    y = _outputs(names, tgts, x, progress, values=partial(around_defaults, factor=factor), client=client)
     shape = (len(names), len(tgts))
     s1, s1c, st, stc = (np.full(shape, np.nan) for _ in range(4))
     for j in range(len(tgts)):
