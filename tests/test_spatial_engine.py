@@ -281,3 +281,40 @@ def test_protocol_cre_reaches_the_tissue_per_cell_and_ikbkb_through_the_host():
     mosaic = mosaic_of(g, spec, prm.default_vector())
     assert mosaic.cre == ((MICROGLIA, 0.7),)
     assert [c[2] for c in host_modifications(g).cre] == ["IKBKB"]
+
+
+def test_an_interrupted_spatial_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """`alsim run` of a spatial protocol checkpoints each animal as it goes: interrupted in the
+    second animal, the same command finishes the run from the checkpoints (the first animal taken
+    as it was, the second resumed mid-course) and writes the same tables as a run straight through;
+    the checkpoint folder is gone once the run is published."""
+    from alsim.experiments import spatial_run
+    from alsim.experiments.protocol import protocol_from_dict
+    from alsim.io.stream import stream_run
+
+    monkeypatch.setattr(spatial_run, "CHECKPOINT_EVERY_DAYS", 4.0)
+    proto = protocol_from_dict({
+        "name": "tiny-spatial", "engine": "spatial", "duration_days": 20, "seed": 5, "readouts": [],
+        "tissue": {"dx_um": 20, "snapshot_every_days": 10, "pictures": False},
+        "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 2}]})
+    stream_run(proto, tmp_path / "straight")
+
+    calls, advance = [0], spatial_run._AnimalRun.advance
+
+    def interrupted(self, duration):
+        calls[0] += 1
+        if calls[0] == 130:   # the first animal takes 81 steps of 0.25 d: this is day ~12 of the second
+            raise KeyboardInterrupt
+        advance(self, duration)
+
+    monkeypatch.setattr(spatial_run._AnimalRun, "advance", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stream_run(proto, tmp_path / "resumed")
+    ckpt = tmp_path / ".resumed.checkpoint"
+    assert (ckpt / "animal0.done.pkl").is_file() and (ckpt / "animal1.partial.pkl").is_file()
+    assert not (tmp_path / "resumed").exists()
+    monkeypatch.setattr(spatial_run._AnimalRun, "advance", advance)
+    stream_run(proto, tmp_path / "resumed")
+    for table in ("animals.parquet", "timeseries.parquet"):
+        assert (tmp_path / "resumed" / table).read_bytes() == (tmp_path / "straight" / table).read_bytes()
+    assert not ckpt.exists()

@@ -14,7 +14,11 @@ field and cell snapshots for the run folder's ``spatial/``.
 from __future__ import annotations
 
 import dataclasses
+import pickle
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -95,55 +99,112 @@ def _cell_table(engine, t: float) -> pd.DataFrame:
         "unit_type": c.unit[:n], "pool": c.pool[:n]})
 
 
+CHECKPOINT_EVERY_DAYS = 5.0  # simulated days between an animal's checkpoints in a checkpointed run
+_checkpoint_dir: ContextVar[Path | None] = ContextVar("spatial_checkpoint_dir", default=None)
+
+
+@contextmanager
+def checkpointing(folder: Path):
+    """Within this block, spatial animals are checkpointed into ``folder``: each finished animal's
+    result, and the animal in progress every ``CHECKPOINT_EVERY_DAYS``; a later run of the same
+    protocol with the same folder takes the finished animals as they are and resumes the one in
+    progress from its last checkpoint (bit for bit the same as a run straight through)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    token = _checkpoint_dir.set(folder)
+    try:
+        yield folder
+    finally:
+        _checkpoint_dir.reset(token)
+
+
+def _save(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(path)
+
+
+class _AnimalRun:
+    """One animal's tissue being stepped, with what it has recorded so far (picklable whole)."""
+
+    def __init__(self, engine, grid: np.ndarray, spec: TissueSpec):
+        self.engine, self.grid, self.spec = engine, grid, spec
+        self.obs = np.full((grid.size, len(REPORTER_NAMES)), np.nan)
+        self.snaps_t, self.snaps_f, self.snaps_c = [], [], []
+        self.next_snap, self.end_stage, self.j = 0.0, np.nan, 0
+        self.margin = engine.end_stage_margin()
+        self.done = False
+
+    def snapshot(self) -> None:
+        e = self.engine
+        self.snaps_t.append(e.t)
+        self.snaps_f.append(e.fields.reshape((len(FIELDS),) + e.tissue.shape).astype(np.float32))
+        self.snaps_c.append(_cell_table(e, e.t))
+
+    def advance(self, duration: float) -> None:
+        """Step until ``done`` (end of the protocol, or end stage)."""
+        e, grid, spec = self.engine, self.grid, self.spec
+        while self.j < grid.size and grid[self.j] <= e.t + 1e-9:
+            self.obs[self.j] = e.observe()
+            self.j += 1
+        if e.t >= self.next_snap - 1e-9:
+            self.snapshot()
+            self.next_snap += spec.snapshot_every_days
+        if self.j >= grid.size or e.t >= duration - 1e-9:
+            self.done = True
+            return
+        e.step()
+        if e.in_culture:
+            return
+        previous, self.margin = self.margin, e.end_stage_margin()
+        if self.margin < 0:  # loss of righting reflex between the last two steps
+            self.end_stage = e.t - spec.dt_days * self.margin / (self.margin - previous)
+            while self.j < grid.size and grid[self.j] <= e.t + 1e-9:
+                if grid[self.j] < self.end_stage:
+                    self.obs[self.j] = e.observe()
+                self.j += 1
+            self.snapshot()
+            self.done = True
+
+
 def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int,
                     grid: np.ndarray) -> tuple[np.ndarray, float, TissueRecord]:
     """Reporters of one animal (or culture well) on ``grid`` (NaN after end stage), its end-stage age
-    (NaN if not reached; wells have none) and its tissue snapshots."""
+    (NaN if not reached; wells have none) and its tissue snapshots (checkpointed inside
+    :func:`checkpointing`)."""
     spec = protocol.tissue or TissueSpec()
     focus = None
     if spec.focus is not None:
         f = spec.focus
         focus = Focus(tuple(f.centre_um), f.radius_um, f.expression_factor, f.microglia == "activated")
-    seed = int(np.random.SeedSequence([protocol.seed, 2, animal]).generate_state(1, dtype=np.uint64)[0] >> 1)
-    engine = build_engine(make_tissue(spec), p, seed, dt_days=spec.dt_days, mosaic=mosaic_of(group, spec, p),
-                          focus=focus)
-    obs = np.full((grid.size, len(REPORTER_NAMES)), np.nan)
-    snaps_t, snaps_f, snaps_c = [], [], []
-
-    def snapshot():
-        snaps_t.append(engine.t)
-        snaps_f.append(engine.fields.reshape((len(FIELDS),) + engine.tissue.shape).astype(np.float32))
-        snaps_c.append(_cell_table(engine, engine.t))
-
-    next_snap = 0.0
-    end_stage = np.nan
-    j = 0
-    margin = engine.end_stage_margin()
-    while True:
-        while j < grid.size and grid[j] <= engine.t + 1e-9:
-            obs[j] = engine.observe()
-            j += 1
-        if engine.t >= next_snap - 1e-9:
-            snapshot()
-            next_snap += spec.snapshot_every_days
-        if j >= grid.size or engine.t >= protocol.duration_days - 1e-9:
-            break
-        engine.step()
-        if engine.in_culture:
-            continue
-        previous, margin = margin, engine.end_stage_margin()
-        if margin < 0:  # loss of righting reflex between the last two steps
-            end_stage = engine.t - spec.dt_days * margin / (margin - previous)
-            while j < grid.size and grid[j] <= engine.t + 1e-9:
-                if grid[j] < end_stage:
-                    obs[j] = engine.observe()
-                j += 1
-            snapshot()
-            break
-    record = TissueRecord(animal, group.name, np.array(snaps_t), FIELDS, np.array(snaps_f),
-                          pd.concat(snaps_c, ignore_index=True), engine.tissue.region.copy(), engine.tissue.dx_um,
-                          None if focus is None else focus.centre_um)
-    return obs, end_stage, record
+    folder = _checkpoint_dir.get()
+    done_file = partial_file = None
+    if folder is not None:
+        done_file, partial_file = folder / f"animal{animal}.done.pkl", folder / f"animal{animal}.partial.pkl"
+        if done_file.exists():
+            return pickle.loads(done_file.read_bytes())
+    if partial_file is not None and partial_file.exists():
+        state = pickle.loads(partial_file.read_bytes())
+    else:
+        seed = int(np.random.SeedSequence([protocol.seed, 2, animal]).generate_state(1, dtype=np.uint64)[0] >> 1)
+        engine = build_engine(make_tissue(spec), p, seed, dt_days=spec.dt_days, mosaic=mosaic_of(group, spec, p),
+                              focus=focus)
+        state = _AnimalRun(engine, grid, spec)
+    next_save = state.engine.t + CHECKPOINT_EVERY_DAYS
+    while not state.done:
+        state.advance(protocol.duration_days)
+        if partial_file is not None and state.engine.t >= next_save - 1e-9 and not state.done:
+            _save(partial_file, state)
+            next_save = state.engine.t + CHECKPOINT_EVERY_DAYS
+    engine = state.engine
+    record = TissueRecord(animal, group.name, np.array(state.snaps_t), FIELDS, np.array(state.snaps_f),
+                          pd.concat(state.snaps_c, ignore_index=True), engine.tissue.region.copy(),
+                          engine.tissue.dx_um, None if focus is None else focus.centre_um)
+    result = (state.obs, state.end_stage, record)
+    if done_file is not None:
+        _save(done_file, result)
+        partial_file.unlink(missing_ok=True)
+    return result
 
 
 def simulate_tissues(protocol: Protocol, design: pd.DataFrame, P: np.ndarray, grid: np.ndarray,

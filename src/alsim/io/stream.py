@@ -15,7 +15,9 @@ with a spatial run's ``spatial/``).
 
 from __future__ import annotations
 
+import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +67,23 @@ class _ChunkWriter:
         return table.to_pandas(self_destruct=True)  # each column's Arrow memory freed once converted
 
 
+@contextmanager
+def spatial_checkpoint(protocol: Protocol, out: Path):
+    """The checkpoint folder of a spatial run into ``out``: ``.<name>.checkpoint`` beside it, kept when
+    the run is interrupted, so that running the same command again resumes it; a folder left by a
+    different protocol (or seed) is discarded first."""
+    from ..experiments.spatial_run import checkpointing
+
+    folder = out.parent / f".{out.name}.checkpoint"
+    stamp = protocol.model_dump_json()
+    if folder.exists() and (not (folder / "protocol.json").exists()
+                            or (folder / "protocol.json").read_text() != stamp):
+        shutil.rmtree(folder)
+    with checkpointing(folder):
+        (folder / "protocol.json").write_text(stamp)
+        yield folder
+
+
 def stream_run(protocol: Protocol, out: Path, *, overwrite: bool = False, client=None,
                chunk_size: int | None = None, progress: Progress | None = None) -> list[Path]:
     """Simulate ``protocol`` and write its run folder ``out`` chunk by chunk (see the module
@@ -72,12 +91,16 @@ def stream_run(protocol: Protocol, out: Path, *, overwrite: bool = False, client
     from ..report.plots import FigureInputs
 
     start = time.perf_counter()
+    if protocol.engine == "spatial" and not protocol.in_culture:
+        # a few animals, each a tissue: in memory, with their spatial/, checkpointed as they go
+        with spatial_checkpoint(protocol, Path(out)) as folder, publishing(Path(out), overwrite) as tmp:
+            figures = write_run(run(protocol, None if progress is None
+                                    else lambda done, total: progress("simulate", done, total)), tmp)
+        shutil.rmtree(folder, ignore_errors=True)  # published: nothing left to resume
+        return figures
     with publishing(Path(out), overwrite) as tmp:
         if protocol.in_culture:  # wells are few: simulated in memory
             return write_run(run(protocol), tmp)
-        if protocol.engine == "spatial":  # a few animals, each a tissue: in memory, with their spatial/
-            return write_run(run(protocol, None if progress is None
-                                 else lambda done, total: progress("simulate", done, total)), tmp)
         writer = _ChunkWriter(tmp, csv=protocol.n_animals <= CSV_MAX_ANIMALS)
         summaries = simulate(protocol, writer, chunk_size=chunk_size, client=client, progress=progress)
         animals = writer.close(summaries)
