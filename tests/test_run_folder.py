@@ -247,3 +247,12 @@ def test_alsim_list_keeps_every_name_whole_in_a_narrow_terminal():
     out = CliRunner().invoke(app, ["list"], env={"COLUMNS": "80"}).output
     assert all(name in out for name in library_names())
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_a_chunk_too_large_for_memory_is_refused_before_simulating(lab):
+    """The memory check counts the --chunk-size asked for, not the default chunk."""
+    proto = {"name": "big", "duration_days": 200, "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 200000}]}
+    Path("big.yaml").write_text(yaml.safe_dump(proto))
+    refused(alsim("run", "big.yaml", "--chunk-size", "200000"),
+            "--chunk-size: 200,000 animals at once would hold about")
+    assert not Path("runs/big").exists()

@@ -121,6 +121,12 @@ def run_cmd(
             _fail(f"{name}: must be at least 1, got {value}")
     if workers is not None and scheduler is not None:
         _fail("--workers and --scheduler: give one (a local cluster, or the address of a running one)")
+    if chunk_size is not None:
+        from .experiments.limits import chunk_problem
+
+        problem = chunk_problem(proto, chunk_size)
+        if problem is not None:
+            _fail(problem)
     if posterior is not None:
         if chunk_size is not None:
             _fail("--chunk-size: a --posterior run simulates each draw's cohort whole")

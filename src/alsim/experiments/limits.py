@@ -71,17 +71,18 @@ def time_points(protocol) -> tuple[int, int]:
     return saved, saved + len(weighing_days(protocol.duration_days))
 
 
-def memory_estimate(protocol, save_every_days: float | None = None) -> int:
+def memory_estimate(protocol, save_every_days: float | None = None, chunk_size: int | None = None) -> int:
     """Bytes held at the peak of ``alsim run`` (streamed; ``save_every_days`` replaces the protocol's):
     one row per animal; one chunk's states and reporters on the integration grid (counted as twice
     the reporters, the states being fewer; twice again for the readouts' temporaries) and its tidy
     rows (series ``all``); the group summaries: moments per group, saved age and column, and with
-    series ``summary`` their histograms (the total and one chunk's)."""
+    series ``summary`` their histograms (the total and one chunk's). ``chunk_size`` replaces the
+    default animals per chunk (``CHUNK_ANIMALS``)."""
     if save_every_days is not None:
         protocol = protocol.model_copy(update={"save_every_days": save_every_days})
     saved, grid = time_points(protocol)
     n = protocol.n_animals
-    chunk = min(n, CHUNK_ANIMALS)
+    chunk = min(n, chunk_size or CHUNK_ANIMALS)
     series = "all" if protocol.in_culture else series_mode(protocol)
     total = n * _ANIMAL_ROW_BYTES + 2 * 8 * chunk * grid * 2 * len(REPORTER_NAMES)
     if series == "all":
@@ -170,6 +171,15 @@ def resource_problem(protocol) -> str | None:
                 f"{time_points(protocol)[1]:,} time points), over the limit of {size_text(MAX_MEMORY_BYTES)}; "
                 f"simulate fewer animals, save less often or keep less of the time series (timeseries)")
     return _drug_problem(protocol) or _medium_problem(protocol) or _spatial_problem(protocol)
+
+
+def chunk_problem(protocol, chunk_size: int) -> str | None:
+    """Why ``alsim run --chunk-size`` of this protocol would exceed the memory limit, or None."""
+    memory = memory_estimate(protocol, chunk_size=chunk_size)
+    if memory <= MAX_MEMORY_BYTES:
+        return None
+    return (f"--chunk-size: {chunk_size:,} animals at once would hold about {size_text(memory)} in memory, "
+            f"over the limit of {size_text(MAX_MEMORY_BYTES)}; use a smaller chunk (default {CHUNK_ANIMALS:,})")
 
 
 def spatial_voxels(tissue) -> int:
