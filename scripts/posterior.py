@@ -152,7 +152,7 @@ def write_doc(chain: post.Chain, args, values: np.ndarray, info: dict) -> None:
         "known parameter values from the prior, simulates data from them with the rows' errors, samples the",
         "posterior with the same code, and requires the 90 % intervals to hold the known values in 82-97 %",
         "of 80 (replicate, parameter) pairs; it runs in CI in ~15 s on a synthetic linear model.",
-        "`scripts/coverage.py` does the same with the model itself (typical animals of the natural history,",
+        "`scripts/model_coverage.py` does the same with the model itself (typical animals of the natural history,",
         "two parameters); its result is below when it has been run.",
         "",
         "## Using the posterior",
