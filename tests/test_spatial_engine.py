@@ -318,3 +318,41 @@ def test_an_interrupted_spatial_run_resumes_where_it_stopped(tmp_path, monkeypat
     for table in ("animals.parquet", "timeseries.parquet"):
         assert (tmp_path / "resumed" / table).read_bytes() == (tmp_path / "straight" / table).read_bytes()
     assert not ckpt.exists()
+
+
+def test_drugs_and_ablation_act_in_the_spatial_engine_as_in_the_mean_field():
+    """A drug is the mean field's modulation table applied to every cell's parameter row at the
+    middle of each step: blocking the Bax-dependent apoptosis of motor neurons from day 0 keeps more
+    of them than no drug; the same drug from day 50 leaves the course before it untouched (bit for
+    bit); ablation halves microglial proliferation from its start day."""
+    import alsim
+    from alsim.biology.parameters import IDX
+    from alsim.experiments import spatial_run
+    from alsim.experiments.protocol import protocol_from_dict
+
+    base = {"name": "spatial-drug", "engine": "spatial", "duration_days": 60, "seed": 4, "readouts": [],
+            "tissue": {"dx_um": 20, "snapshot_every_days": 60, "pictures": False,
+                       "focus": {"centre_um": [640, 365], "radius_um": 150, "expression_factor": 3.0,
+                                 "microglia": "activated"}}}
+    drug = {"drug": "generic", "target": "apoptosis_rate_max", "ic50": 1.0, "imax": 0.95, "route": "ip",
+            "dose_mg_per_kg": 100.0, "half_life_h": 24.0}
+
+    def mn_course(treatments):
+        proto = protocol_from_dict({**base, "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 1,
+                                                        "treatments": treatments}]})
+        ts = alsim.run(proto).timeseries
+        return ts.set_index("age_d")["alpha_mn_surviving"]
+
+    untreated = mn_course([])
+    early, late = mn_course([{**drug, "start_day": 0}]), mn_course([{**drug, "start_day": 50}])
+    assert untreated.iloc[-1] < 0.9 and early.iloc[-1] > untreated.iloc[-1] + 0.05
+    # the late drug's daily table moves from 1 only after day 49.5: identical courses until then
+    assert untreated.loc[:49].equals(late.loc[:49]) and not untreated.equals(early)
+
+    proto = protocol_from_dict({**base, "groups": [{"name": "G93A", "genotype": "SOD1-G93A", "n": 1,
+                                                    "microglia_ablation": {"fraction": 0.5, "start_day": 10}}]})
+    mod = spatial_run.modulation(proto, np.zeros(0, np.int64))
+    j = list(mod.params).index(IDX["microglia_proliferation"])
+    from alsim.engines.integrate import modulation_factor
+    assert modulation_factor(mod.times[0, j], mod.values[0, j], 5.0) == 1.0
+    assert modulation_factor(mod.times[0, j], mod.values[0, j], 20.0) == 0.5

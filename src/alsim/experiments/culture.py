@@ -129,7 +129,7 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
         if tissues is not None:
             from .spatial_run import simulate_wells_spatially
 
-            obs, records = simulate_wells_spatially(protocol, g, P, t, first)
+            obs, records = simulate_wells_spatially(protocol, g, with_medium_drugs(P, g), t, first)
             tissues += records
         else:
             obs = simulate_wells(P, g, t)

@@ -569,9 +569,6 @@ class Protocol(_Strict):
                 kind = "culture wells" if g.in_culture else "animals"
                 raise ValueError(f"tissue.geometry: {geometry!r} does not hold {kind} (group {g.name!r}); "
                                  f"co-cultures need geometry 'well', animals a section, slab or block")
-            if g.treatments or g.medium_drugs or g.microglia_ablation is not None:
-                raise ValueError(f"{where}: drugs and microglia ablation are applied by the mean field only "
-                                 f"(engine: meanfield)")
         if self.within_animal_noise > 0:
             raise ValueError("within_animal_noise: the spatial engine has its own per-cell randomness; use 0")
 

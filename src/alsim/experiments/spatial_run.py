@@ -30,6 +30,7 @@ from ..engines.spatial.cells import CELL_TYPES, MOTOR_NEURON
 from ..engines.spatial.setup import EXPRESSION_OF, Focus, Mosaic, build_engine
 from ..engines.spatial.step import FIELDS
 from ..engines.spatial.tissue import Tissue, culture_well, uniform_block, ventral_horn_section, ventral_horn_slab
+from .cohort import modulation
 from .protocol import Group, Protocol, TissueSpec
 
 _CELL_TYPE_OF = {param: ctype for ctype, param in EXPRESSION_OF.items()}
@@ -189,6 +190,10 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
         seed = int(np.random.SeedSequence([protocol.seed, 2, animal]).generate_state(1, dtype=np.uint64)[0] >> 1)
         engine = build_engine(make_tissue(spec), p, seed, dt_days=spec.dt_days, mosaic=mosaic_of(group, spec, p),
                               focus=focus)
+        mod = modulation(protocol, np.zeros(0, np.int64))  # drugs and ablation, as the mean field applies them
+        if mod is not None:
+            gi = [g.name for g in protocol.groups].index(group.name)
+            engine.modulate(mod.params, mod.times[gi], mod.values[gi])
         state = _AnimalRun(engine, grid, spec)
     next_save = state.engine.t + CHECKPOINT_EVERY_DAYS
     while not state.done:

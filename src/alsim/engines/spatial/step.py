@@ -56,6 +56,7 @@ from ...biology import kernels as k
 from ...biology.model import REPORTER_NAMES
 from ...biology.parameters import Param
 from .. import assembly as asm
+from ..integrate import modulation_factor
 from .cells import ASTROCYTE, INTERNEURON, MICROGLIA, MOTOR_NEURON, _mix64, _u01
 from .diffusion import threads_for
 from .spectral import SpectralSolver
@@ -610,6 +611,10 @@ class SpatialEngine:
     contact: np.ndarray = None
     stress: np.ndarray = None
     deaths: int = 0
+    # drugs and ablation: (parameter indices (k,), breakpoint times (k, K), factors (k, K)) applied to
+    # the untouched rows ``P0`` at the middle of each step (engines.integrate.modulation_factor)
+    modulation: tuple | None = None
+    P0: np.ndarray = None
 
     def __post_init__(self):
         nz, ny, nx = self.tissue.shape
@@ -727,11 +732,22 @@ class SpatialEngine:
         else:
             self._steady([TNF, IL1B, MCP1, ROS, TF], src)
 
+    def modulate(self, params: np.ndarray, times: np.ndarray, values: np.ndarray) -> None:
+        """Multiply parameters ``params`` of every genotype row by time-dependent factors (drugs,
+        ablation; the mean field's ``Modulation`` of one group): piecewise linear through
+        (``times[j]``, ``values[j]``), taken at the middle of each step."""
+        self.P0 = self.P.copy()
+        self.modulation = (np.asarray(params, np.int64), np.asarray(times, float), np.asarray(values, float))
+
     def step(self) -> None:
         """Advance the tissue by one step of ``dt_days``."""
         c = self.cells
         dt = self.dt_days
         n = c.n
+        if self.modulation is not None:
+            idx, times, values = self.modulation
+            for j, i in enumerate(idx):
+                self.P[:, i] = self.P0[:, i] * modulation_factor(times[j], values[j], self.t + 0.5 * dt)
         self._contacts()
         self._phases_fields()
         withdrew = np.zeros(n, bool)
