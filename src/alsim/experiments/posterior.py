@@ -73,12 +73,25 @@ class LogPosterior:
         self.simulate = simulate or cal.simulate
         self.values = values
 
+    def z(self, u: np.ndarray) -> np.ndarray:
+        """The rows' z-scores at ``u`` (minus the log likelihood is half their sum of squares)."""
+        sim = self.simulate(self.values(self.names, u), self.studies)
+        return np.array([t.z(sim[t.row]) for t in self.targets])
+
     def __call__(self, u: np.ndarray) -> float:
         if np.any(u <= 0.0) or np.any(u >= 1.0):
             return -np.inf
-        sim = self.simulate(self.values(self.names, u), self.studies)
-        z = np.array([t.z(sim[t.row]) for t in self.targets])
-        return -0.5 * float(np.sum(z ** 2))
+        return -0.5 * float(np.sum(self.z(u) ** 2))
+
+    def mode(self, start: np.ndarray, max_evaluations: int = 200) -> np.ndarray:
+        """The posterior's mode near ``start`` (least squares on the z-scores within the unit cube;
+        the prior is flat on it): where a chain starts so that it need not travel there first."""
+        from scipy.optimize import least_squares
+
+        eps = 1e-6
+        res = least_squares(self.z, np.clip(start, eps, 1 - eps), bounds=(eps, 1 - eps), diff_step=1e-3,
+                            max_nfev=max_evaluations)
+        return res.x
 
 
 def _evaluate(log_posterior: LogPosterior, u: np.ndarray) -> float:
