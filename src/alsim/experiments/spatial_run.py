@@ -30,7 +30,7 @@ from ..engines.spatial.cells import CELL_TYPES, MOTOR_NEURON
 from ..engines.spatial.setup import EXPRESSION_OF, Focus, Mosaic, build_engine
 from ..engines.spatial.step import FIELDS
 from ..engines.spatial.tissue import Tissue, culture_well, uniform_block, ventral_horn_section, ventral_horn_slab
-from .cohort import modulation
+from .modulation import modulation
 from .protocol import Group, Protocol, TissueSpec
 
 _CELL_TYPE_OF = {param: ctype for ctype, param in EXPRESSION_OF.items()}
