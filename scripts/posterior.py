@@ -180,7 +180,7 @@ def write_doc(chain: post.Chain, args, values: np.ndarray, info: dict) -> None:
                   f"each of {k} draws of the shipped sample scores every row with its own cohorts (400 mice per "
                   f"transgenic group in T1/T2). Mean pass probability over the {len(probability)} rows "
                   f"{probability.mean():.2f}; {int((probability == 1).sum())} rows pass under every draw. "
-                  "The rows that fail under some draws:", "",
+                  "The rows that pass under fewer than 90 % of the draws:", "",
                   "| row | P(pass) |", "|---|---|"]
         lines += [f"| {row} | {p:.2f} |" for row, p in low.items()] or ["| (none) | |"]
         lines += ["", "A row below 0.5 fails under most parameter sets the data allow: a tension between "
