@@ -33,7 +33,7 @@ import numpy as np
 from alsim.analysis.claims import published_estimate
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
-from alsim.experiments.distributed import dask_client
+from alsim.experiments.distributed import add_cluster_options, dask_client
 from alsim.experiments.protocol import load_protocol
 
 SPREAD = ("individual_cv_b6sjl", "individual_cv_b6")
@@ -84,8 +84,7 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=60,
                     help="stage 1 trust-region steps (each costs one evaluation per fitted parameter)")
     ap.add_argument("--only", nargs="*", default=None, metavar="NAME", help="fit only these parameters")
-    ap.add_argument("--workers", type=int, default=None, help="evaluate on a local Dask cluster of N processes")
-    ap.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")
+    add_cluster_options(ap)
     args = ap.parse_args()
     names = args.only or fitted_names()
     targets = cal.targets()

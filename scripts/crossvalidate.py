@@ -27,7 +27,7 @@ import numpy as np
 
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
-from alsim.experiments.distributed import dask_client
+from alsim.experiments.distributed import add_cluster_options, dask_client
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 
@@ -53,8 +53,7 @@ def main() -> None:
     ap.add_argument("--diff-step", type=float, default=0.1,
                     help="finite-difference step in logit units (wide: the typical-animal rows move in steps)")
     ap.add_argument("--only", nargs="*", default=None, metavar="STUDY", help="leave out only these studies")
-    ap.add_argument("--workers", type=int, default=None, help="evaluate on a local Dask cluster of N processes")
-    ap.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")
+    add_cluster_options(ap)
     args = ap.parse_args()
     with dask_client(args.scheduler, args.workers) as client:
         run(args, client)

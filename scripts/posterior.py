@@ -26,7 +26,7 @@ from alsim import __version__
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
 from alsim.experiments import posterior as post
-from alsim.experiments.distributed import dask_client
+from alsim.experiments.distributed import add_cluster_options, dask_client
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "calibration.md"
@@ -193,8 +193,7 @@ def main() -> None:
     ap.add_argument("--walkers", type=int, default=16)
     ap.add_argument("--steps", type=int, default=120)
     ap.add_argument("--burn", type=int, default=40)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--scheduler", default=None)
+    add_cluster_options(ap, workers=2)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--checkpoint", default=str(ROOT / "runs" / "posterior-chain.pkl"))
     ap.add_argument("--validate-draws", type=int, default=0,

@@ -22,7 +22,7 @@ import numpy as np
 from alsim.biology import parameters as prm
 from alsim.experiments import calibration as cal
 from alsim.experiments import sensitivity as sa
-from alsim.experiments.distributed import dask_client
+from alsim.experiments.distributed import add_cluster_options, dask_client
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "sensitivity.md"
@@ -157,8 +157,7 @@ def main() -> None:
                     help="vary each parameter within this factor of its default (0: over its whole range)")
     ap.add_argument("--sobol-parameters", type=int, default=6, help="Sobol indices of the K most influential")
     ap.add_argument("--sobol-samples", type=int, default=32, help="Saltelli base sample (a power of 2)")
-    ap.add_argument("--workers", type=int, default=None, help="evaluate on a local Dask cluster of N processes")
-    ap.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")
+    add_cluster_options(ap)
     args = ap.parse_args()
     with dask_client(args.scheduler, args.workers) as client:
         run(args, client)

@@ -74,3 +74,10 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, Client(cluster) as client:
         yield client
+
+
+def add_cluster_options(parser, workers: int | None = None) -> None:
+    """The scripts' ``--workers N`` (a local cluster; default ``workers``) and ``--scheduler ADDRESS``
+    options, which :func:`dask_client` takes."""
+    parser.add_argument("--workers", type=int, default=workers, help="evaluate on a local Dask cluster of N processes")
+    parser.add_argument("--scheduler", default=None, help="evaluate on the Dask cluster at this address")

@@ -122,6 +122,20 @@ class Ablation(_Strict):
     start_day: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+def _check_drug(drug: str, target: str | None) -> None:
+    """A library drug (no target of its own), or ``generic`` with the model parameter it inhibits."""
+    if drug != "generic" and drug not in DRUGS:
+        raise ValueError(f"drug: unknown drug {shown(drug)}{did_you_mean(drug, DRUGS)} "
+                         f"(known: generic, {', '.join(DRUGS)})")
+    if drug == "generic":
+        if target is None:
+            raise ValueError("target: a generic drug needs the model parameter it inhibits")
+        if target not in IDX:
+            raise ValueError(f"target: {unknown_parameter(target)}")
+    elif target is not None:
+        raise ValueError(f"target: only a generic drug takes a target ({drug} has its own)")
+
+
 class Treatment(_Strict):
     """A drug given on a schedule: boluses (ip, oral gavage) or in the diet (ppm of chow).
 
@@ -144,16 +158,7 @@ class Treatment(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> "Treatment":
-        if self.drug != "generic" and self.drug not in DRUGS:
-            raise ValueError(f"drug: unknown drug {shown(self.drug)}{did_you_mean(self.drug, DRUGS)} "
-                             f"(known: generic, {', '.join(DRUGS)})")
-        if self.drug == "generic":
-            if self.target is None:
-                raise ValueError("target: a generic drug needs the model parameter it inhibits")
-            if self.target not in IDX:
-                raise ValueError(f"target: {unknown_parameter(self.target)}")
-        elif self.target is not None:
-            raise ValueError(f"target: only a generic drug takes a target ({self.drug} has its own)")
+        _check_drug(self.drug, self.target)
         if self.route == "diet" and self.ppm <= 0:
             raise ValueError(f"ppm: drug in diet needs ppm > 0, got {self.ppm}")
         if self.route != "diet" and self.dose_mg_per_kg <= 0:
@@ -189,14 +194,7 @@ class MediumDrug(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> "MediumDrug":
-        if self.drug != "generic" and self.drug not in DRUGS:
-            raise ValueError(f"drug: unknown drug {shown(self.drug)}{did_you_mean(self.drug, DRUGS)} "
-                             f"(known: generic, {', '.join(DRUGS)})")
-        if self.drug == "generic" and (self.target is None or self.target not in IDX):
-            raise ValueError("target: a generic drug needs the model parameter it inhibits"
-                             if self.target is None else f"target: {unknown_parameter(self.target)}")
-        if self.drug != "generic" and self.target is not None:
-            raise ValueError(f"target: only a generic drug takes a target ({self.drug} has its own)")
+        _check_drug(self.drug, self.target)
         return self
 
     def factors(self) -> dict[str, float]:
