@@ -6,8 +6,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "alsim"
 # bottom to top; io and report are what a person touches, beside the API
-RANK = {"_numba_cache": 0, "_text": 0, "biology": 1, "engines": 2, "analysis": 3, "experiments": 4, "io": 5,
-        "report": 5, "api": 6, "cli": 7, "__main__": 7, "__init__": 7}
+RANK = {"_numba_cache": 0, "_text": 0, "_files": 0, "biology": 1, "engines": 2, "analysis": 3, "experiments": 4,
+        "io": 5, "report": 5, "api": 6, "cli": 7, "__main__": 7, "__init__": 7}
 
 
 def _module(path: Path) -> str:

@@ -22,6 +22,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from rich.markup import escape
 from rich.table import Table
 
+from ._files import write_whole
 from ._text import shown
 from .experiments.protocol import ProtocolError, library_names, library_text, load_protocol, protocol_from_dict
 
@@ -246,9 +247,7 @@ def export_cmd(
     path = Path(out)
     if path.exists() and (path.is_dir() or path.is_symlink()):
         _fail(f"--out: {escape(out)} is a folder or a link, not a file to write")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_whole(path, text)
     console.print(f"wrote {escape(out)}", highlight=False)
 
 

@@ -33,6 +33,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .._files import write_whole
 from ..biology import parameters as prm
 from . import calibration as cal
 from .distributed import map_ordered
@@ -92,10 +93,6 @@ class LogPosterior:
         res = least_squares(self.z, np.clip(start, eps, 1 - eps), bounds=(eps, 1 - eps), diff_step=1e-3,
                             max_nfev=max_evaluations)
         return res.x
-
-
-def _evaluate(log_posterior: LogPosterior, u: np.ndarray) -> float:
-    return log_posterior(u)
 
 
 class _DaskPool:
@@ -159,28 +156,23 @@ def sample(log_posterior: LogPosterior, start: np.ndarray, walkers: int, steps: 
         state = emcee.State(chain[-1], log_prob=logp[-1], random_state=saved["random_state"])
     else:
         ball = np.clip(start + spread * rng.standard_normal((walkers, k)), 1e-3, 1 - 1e-3)
-        lp0 = np.array(sampler.pool.map(log_posterior, ball) if client is not None
-                       else [log_posterior(x) for x in ball])
+        lp0 = np.array(list(map_ordered(_apply, log_posterior, list(ball), client)))
         state = emcee.State(ball, log_prob=lp0, random_state=np.random.RandomState(seed).get_state())
-    evaluations = walkers * (len(chain) + 1)
     while len(chain) < steps:
         before = state.coords.copy()
-        state = sampler.sample(state, iterations=1, store=False).__next__()
+        state = next(sampler.sample(state, iterations=1, store=False))
         accepted += np.any(state.coords != before, axis=1)
         chain.append(state.coords.copy())
         logp.append(state.log_prob.copy())
-        evaluations += walkers
         if checkpoint is not None:
             blob = {"seed": seed, "walkers": walkers, "names": log_posterior.names, "chain": chain,
                     "log_prob": logp, "accepted": accepted, "random_state": state.random_state,
                     "elapsed": elapsed + time.perf_counter() - t0}
-            tmp = Path(str(checkpoint) + ".tmp")
-            tmp.write_bytes(pickle.dumps(blob))
-            tmp.replace(checkpoint)
+            write_whole(Path(checkpoint), pickle.dumps(blob))
         if progress is not None:
             progress(len(chain), steps, float(np.max(state.log_prob)))
     return Chain(log_posterior.names, np.array(chain), np.array(logp), accepted / max(len(chain), 1),
-                 elapsed + time.perf_counter() - t0, evaluations)
+                 elapsed + time.perf_counter() - t0, walkers * (len(chain) + 1))  # the start, then each step
 
 
 def credible_interval(samples: np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:

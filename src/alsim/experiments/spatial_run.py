@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .._files import write_whole
 from ..biology import genotypes as gt
 from ..biology.model import REPORTER_NAMES
 from ..engines.spatial.cells import CELL_TYPES, MOTOR_NEURON
@@ -119,12 +120,6 @@ def checkpointing(folder: Path):
         _checkpoint_dir.reset(token)
 
 
-def _save(path: Path, obj) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-    tmp.replace(path)
-
-
 class _AnimalRun:
     """One animal's tissue being stepped, with what it has recorded so far (picklable whole)."""
 
@@ -199,7 +194,7 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
     while not state.done:
         state.advance(protocol.duration_days)
         if partial_file is not None and state.engine.t >= next_save - 1e-9 and not state.done:
-            _save(partial_file, state)
+            write_whole(partial_file, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
             next_save = state.engine.t + CHECKPOINT_EVERY_DAYS
     engine = state.engine
     record = TissueRecord(animal, group.name, np.array(state.snaps_t), FIELDS, np.array(state.snaps_f),
@@ -207,7 +202,7 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
                           engine.tissue.dx_um, None if focus is None else focus.centre_um)
     result = (state.obs, state.end_stage, record)
     if done_file is not None:
-        _save(done_file, result)
+        write_whole(done_file, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         partial_file.unlink(missing_ok=True)
     return result
 

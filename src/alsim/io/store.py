@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .._files import write_whole
 from .._text import shown
 from .manifest import manifest
 from .sink import CsvSink, write_parquet
@@ -146,9 +147,7 @@ def _check_place(path: Path, text: str, overwrite: bool) -> None:
 # ---------------------------------------------------------------- transactions
 def _write_journal(txn: Path, target: str, complete: bool) -> None:
     """Write the journal whole (a temporary file renamed over it)."""
-    tmp = txn / "journal.tmp"
-    tmp.write_text(json.dumps({"target": target, "complete": complete}))
-    os.replace(tmp, txn / "journal.json")
+    write_whole(txn / "journal.json", json.dumps({"target": target, "complete": complete}))
 
 
 def _read_journal(txn: Path) -> dict | None:
