@@ -77,30 +77,34 @@ class Layout:
 class Partial:
     """Mergeable statistics of some animals, per (group, age, column): ``count`` of values, their
     ``sums`` and sums of squares (last axis), ``vmin``/``vmax`` and the histogram ``hist`` (bin 0
-    below the equal bins, bin BINS + 1 above; None without bins)."""
+    below the equal bins, bin BINS + 1 above; None without bins). ``rows``: the layout groups the
+    first axis holds, in order (None: every group). A chunk's partial holds only the groups of its
+    animals (a chunk of a large run rarely spans more than two), so it costs what its animals fill."""
 
     count: np.ndarray
     sums: np.ndarray
     vmin: np.ndarray
     vmax: np.ndarray
     hist: np.ndarray | None
+    rows: np.ndarray | None = None
 
     @staticmethod
-    def empty(layout: Layout) -> "Partial":
-        """No animals yet."""
-        shape = layout.shape
+    def empty(layout: Layout, rows: np.ndarray | None = None) -> "Partial":
+        """No animals yet (of the layout groups ``rows``; default: of every group)."""
+        shape = layout.shape if rows is None else (len(rows), *layout.shape[1:])
         hist = None if layout.lo is None else np.zeros((*shape, BINS + 2), np.uint32)
         return Partial(np.zeros(shape, np.int64), np.zeros((*shape, 2)), np.full(shape, np.inf),
-                       np.full(shape, -np.inf), hist)
+                       np.full(shape, -np.inf), hist, None if rows is None else np.asarray(rows, np.int64))
 
     def add(self, other: "Partial") -> None:
-        """Add ``other``'s animals to these."""
-        self.count += other.count
-        self.sums += other.sums
-        np.minimum(self.vmin, other.vmin, out=self.vmin)
-        np.maximum(self.vmax, other.vmax, out=self.vmax)
+        """Add ``other``'s animals to these (which hold every group)."""
+        at = slice(None) if other.rows is None else other.rows
+        self.count[at] += other.count
+        self.sums[at] += other.sums
+        self.vmin[at] = np.minimum(self.vmin[at], other.vmin)
+        self.vmax[at] = np.maximum(self.vmax[at], other.vmax)
         if self.hist is not None:
-            self.hist += other.hist
+            self.hist[at] += other.hist
 
 
 def alive_ages(first: np.ndarray) -> np.ndarray:
@@ -129,15 +133,18 @@ def columns(values: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndar
 def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndarray,
                time_index: np.ndarray | None = None, alive: np.ndarray | None = None) -> None:
     """Add animals to ``into``: ``series`` (columns, animals, times) with NaN where an animal has no
-    value (dead, failed), ``group`` the layout group of each animal; age j of the layout is time
-    ``time_index[j]`` (default: j). ``alive`` (optional) is the number of layout ages each animal
-    has values for, all at the start (the rest are NaN and not read)."""
+    value (dead, failed), ``group`` the layout group of each animal (``into`` must hold them all);
+    age j of the layout is time ``time_index[j]`` (default: j). ``alive`` (optional) is the number
+    of layout ages each animal has values for, all at the start (the rest are NaN and not read)."""
     from ._kernels import accumulate as _accumulate  # compiled on first use: importing bands stays light
 
     t_idx = np.arange(len(layout.ages)) if time_index is None else time_index
     binned = layout.lo is not None
-    lo = layout.lo.ravel() if binned else np.zeros(1)
-    inv = 1.0 / layout.width.ravel() if binned else np.zeros(1)
+    at = slice(None) if into.rows is None else into.rows
+    lo = layout.lo[at].ravel() if binned else np.zeros(1)
+    inv = 1.0 / layout.width[at].ravel() if binned else np.zeros(1)
+    if into.rows is not None:  # each animal's group as a row of ``into``
+        group = np.searchsorted(into.rows, group)
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
     ages = np.full(len(group), len(t_idx), np.int64) if alive is None else np.asarray(alive, np.int64)
     _accumulate(np.ascontiguousarray(series, dtype=np.float64), np.asarray(group, np.int64),

@@ -314,7 +314,8 @@ def simulate_chunk(plan: Plan, animals: range | np.ndarray,
     if plan.series == "all":
         weighings, timeseries = _tidy(plan, idx, g, sex, series, weights, names)
     if plan.series != "none":
-        ts, wt = bands.Partial.empty(plan.timeseries), bands.Partial.empty(plan.weighings)
+        present = np.unique(g)
+        ts, wt = bands.Partial.empty(plan.timeseries, present), bands.Partial.empty(plan.weighings, present)
         # an animal's reporters are NaN from end stage on (all of them when its integration failed)
         bands.accumulate(plan.timeseries, ts, series, g, time_index=plan.i_save,
                          alive=bands.alive_ages(series[0][:, plan.i_save]))
