@@ -13,14 +13,12 @@ state).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
-import yaml
 
-from .parameters import IDX
+from .parameters import IDX, read_table
 
 DIET_INTAKE = 0.15  # kg chow per kg body weight per day (adult mouse eats ~4 g/day at ~27 g)
 SAMPLES_PER_DAY = 96  # quadrature points for the daily mean inhibition
@@ -55,7 +53,7 @@ class Drug:
 
 
 def _load() -> Mapping[str, Drug]:
-    rows = yaml.safe_load(resources.files("alsim.biology").joinpath("drugs.yaml").read_text())
+    rows = read_table("drugs.yaml")
     out = {}
     for name, d in rows.items():
         targets = tuple(Target(t["parameter"], float(t["ic50"]), float(t["imax"])) for t in d["targets"])
