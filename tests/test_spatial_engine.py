@@ -220,8 +220,7 @@ def test_a_spatial_protocol_runs_with_the_mean_fields_readouts_and_writes_spatia
     well = {"name": "w", "genotype": "WT", "n": 1, "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}}
     for bad, field in (({"engine": "meanfield"}, "tissue"),
                        ({"groups": [{**well, "context": "coculture"}]}, "geometry"),
-                       ({"groups": [{**well, "context": "conditioned_medium"}], "tissue": {"geometry": "well"}},
-                        "conditioned medium runs in the mean field"),
+                       ({"groups": [{**well, "context": "conditioned_medium"}]}, "culture wells need geometry"),
                        ({"tissue": {"geometry": "well"}}, "geometry")):
         with pytest.raises(ProtocolError, match=field):
             protocol_from_dict({**doc, **bad})
@@ -265,6 +264,35 @@ def test_a_coculture_well_reproduces_the_mean_field_well():
     # interneurons are spared by the factor but share the basal death of plated neurons
     assert abs(s[-1, col["interneurons_surviving"]] - mean_field[-1, col["interneurons_surviving"]]) < 0.05
     assert s[-1, col["interneurons_surviving"]] > s[-1, col["alpha_mn_surviving"]] + 0.2
+
+
+def test_conditioned_medium_wells_run_cell_by_cell_as_in_the_mean_field():
+    """Wild-type neurons fed medium conditioned by G93A or wild-type astrocytes (Nagai et al. 2007), a
+    3 x 3 mm patch of well floor with fast diffusion: no glia in the well, the medium's factor after
+    every change and the motor neurons' survival follow the mean field's recipient wells; medium from
+    wild-type astrocytes costs nothing against the matched control (the negative control)."""
+    from alsim.experiments.protocol import protocol_from_dict
+    from alsim.experiments.runner import run
+
+    acm = {"context": "conditioned_medium", "genotype": "WT", "n": 1}
+    doc = {"name": "acm", "duration_days": 14, "seed": 4, "overrides": FAST, "control": "WT ACM", "groups": [
+        {**acm, "name": "G93A ACM", "feeder": {"cell_type": "astrocytes", "genotype": "SOD1-G93A"}},
+        {**acm, "name": "WT ACM", "feeder": {"cell_type": "astrocytes", "genotype": "WT"}}]}
+    mean = run(protocol_from_dict(doc))
+    spatial = run(protocol_from_dict({**doc, "engine": "spatial", "tissue": {
+        "geometry": "well", "size_um": [3000, 3000], "dx_um": 50, "thickness_um": 50, "pictures": False,
+        "snapshot_every_days": 14}}))
+    cells = spatial.tissues[0].cells
+    assert set(cells["type"]) == {"motor_neuron", "interneuron"}  # neurons only: the glia stayed with the donor
+    mf, sp = (r.animals.set_index("group") for r in (mean, spatial))
+    assert sp.loc["G93A ACM", "mn_survival_vs_control"] == pytest.approx(mf.loc["G93A ACM", "mn_survival_vs_control"],
+                                                                           abs=0.05)
+    assert mf.loc["G93A ACM", "mn_survival_vs_control"] < 0.85
+    assert sp.loc["WT ACM", "mn_survival_vs_control"] == pytest.approx(1.0, abs=0.05)
+    ts = [r.timeseries[r.timeseries.group == "G93A ACM"].set_index("age_d")["toxic_factor_medium"]
+          for r in (mean, spatial)]
+    assert np.allclose(ts[1].loc[1:], ts[0].loc[1:], rtol=0.02)  # the medium changes on days 3, 6, 9, 12
+    assert ts[0].loc[3.0] > ts[0].loc[2.0]
 
 
 def test_protocol_cre_reaches_the_tissue_per_cell_and_ikbkb_through_the_host():

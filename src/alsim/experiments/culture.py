@@ -75,22 +75,31 @@ def conditioned_factor(P_donor: np.ndarray, feeder: Feeder) -> np.ndarray:
     return sol.states[:, -1, State.TF_MEDIUM]
 
 
+def fed_wells(P: np.ndarray, group: Group, drugs: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The parameters of a group's wells as they are simulated, and the factor in each well's
+    conditioned medium (None in co-culture). The group's medium drugs act on the cells in the well
+    (unless ``drugs`` is False: the matched control cultures get the vehicle). With conditioned
+    medium the recipient holds no glia and is fed its donor's medium, made by the donor glia
+    without the drug."""
+    treated = with_medium_drugs(P, group) if drugs else P.copy()
+    if group.context != "conditioned_medium":
+        return treated, None
+    treated[:, prm.IDX["astrocytes_present"]] = 0.0
+    treated[:, prm.IDX["microglia_present"]] = 0.0
+    return treated, conditioned_factor(P, group.feeder)
+
+
 def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray, drugs: bool = True) -> np.ndarray:
     """Observables (wells, times, observables) of wells of ``group`` on grid ``t`` (with the group's
     medium drugs unless ``drugs`` is False: the matched control cultures get the vehicle)."""
     feeder = group.feeder
     n = len(P)
-    treated = with_medium_drugs(P, group) if drugs else P
-    if group.context == "coculture":
+    recipient, medium = fed_wells(P, group, drugs)
+    if medium is None:
         y0 = np.array([well_initial_state(feeder.cell_type == "microglia")] * n)
-        return solve_cohort(treated, t, y0=y0, stop_at_end_stage=False, compartment="well").observables
-    # conditioned medium: the recipient holds no glia; the donor's medium arrives at plating
-    # and is replaced with freshly conditioned medium every refresh_days. The donor glia
-    # conditioned their medium without the drug: it is added to the recipient's medium.
-    medium = conditioned_factor(P, feeder)
-    recipient = treated.copy()
-    recipient[:, prm.IDX["astrocytes_present"]] = 0.0
-    recipient[:, prm.IDX["microglia_present"]] = 0.0
+        return solve_cohort(recipient, t, y0=y0, stop_at_end_stage=False, compartment="well").observables
+    # conditioned medium: the donor's medium arrives at plating and is replaced with freshly
+    # conditioned medium every refresh_days
     y = np.array([well_initial_state(False, m) for m in medium])
     step = feeder.refresh_days or t[-1]
     obs = np.full((n, t.size, len(REPORTER_NAMES)), np.nan)
@@ -129,7 +138,7 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
         if tissues is not None:
             from .spatial_run import simulate_wells_spatially
 
-            obs, records = simulate_wells_spatially(protocol, g, with_medium_drugs(P, g), t, first)
+            obs, records = simulate_wells_spatially(protocol, g, *fed_wells(P, g), t, first)
             tissues += records
         else:
             obs = simulate_wells(P, g, t)

@@ -559,14 +559,10 @@ class Protocol(_Strict):
         """What the spatial engine does not run yet is refused on load."""
         geometry = (self.tissue or TissueSpec()).geometry
         for g in self.groups:
-            where = f"groups.{g.name}"
-            if g.context == "conditioned_medium":
-                raise ValueError(f"{where}.context: conditioned medium runs in the mean field (engine: meanfield); "
-                                 f"the spatial engine runs animals and co-cultures")
             if g.in_culture != (geometry == "well"):
                 kind = "culture wells" if g.in_culture else "animals"
                 raise ValueError(f"tissue.geometry: {geometry!r} does not hold {kind} (group {g.name!r}); "
-                                 f"co-cultures need geometry 'well', animals a section, slab or block")
+                                 f"culture wells need geometry 'well', animals a section, slab or block")
         if self.within_animal_noise > 0:
             raise ValueError("within_animal_noise: the spatial engine has its own per-cell randomness; use 0")
 

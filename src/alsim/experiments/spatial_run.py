@@ -164,10 +164,11 @@ class _AnimalRun:
 
 
 def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int,
-                    grid: np.ndarray) -> tuple[np.ndarray, float, TissueRecord]:
+                    grid: np.ndarray, medium: float | None = None) -> tuple[np.ndarray, float, TissueRecord]:
     """Reporters of one animal (or culture well) on ``grid`` (NaN after end stage), its end-stage age
     (NaN if not reached; wells have none) and its tissue snapshots (checkpointed inside
-    :func:`checkpointing`)."""
+    :func:`checkpointing`); ``medium``: a well fed conditioned medium holding this much factor
+    (changed every ``feeder.refresh_days``)."""
     spec = protocol.tissue or TissueSpec()
     focus = None
     if spec.focus is not None:
@@ -185,6 +186,8 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
         seed = int(np.random.SeedSequence([protocol.seed, 2, animal]).generate_state(1, dtype=np.uint64)[0] >> 1)
         engine = build_engine(make_tissue(spec), p, seed, dt_days=spec.dt_days, mosaic=mosaic_of(group, spec, p),
                               focus=focus)
+        if medium is not None:
+            engine.feed(medium, group.feeder.refresh_days)
         mod = modulation(protocol, np.zeros(0, np.int64))  # drugs and ablation, as the mean field applies them
         if mod is not None:
             gi = [g.name for g in protocol.groups].index(group.name)
@@ -224,13 +227,16 @@ def simulate_tissues(protocol: Protocol, design: pd.DataFrame, P: np.ndarray, gr
     return obs, end_stage, records
 
 
-def simulate_wells_spatially(protocol: Protocol, group: Group, P: np.ndarray, t: np.ndarray,
-                             first: int) -> tuple[np.ndarray, list[TissueRecord]]:
-    """Observables (wells, times, reporters) of a co-culture group's wells (rows of ``P``, numbered from
-    ``first``), each a tissue of cells, and their snapshots."""
+def simulate_wells_spatially(protocol: Protocol, group: Group, P: np.ndarray, media: np.ndarray | None,
+                             t: np.ndarray, first: int) -> tuple[np.ndarray, list[TissueRecord]]:
+    """Observables (wells, times, reporters) of a culture group's wells (rows of ``P``, as
+    ``culture.fed_wells`` gives them, numbered from ``first``), each a tissue of cells, and their
+    snapshots; ``media``: the factor in each well's conditioned medium (None in co-culture). A
+    conditioned medium is made in the mean field's well: the medium is well mixed, so where the
+    donor's cells stood does not reach it."""
     obs = np.empty((len(P), t.size, len(REPORTER_NAMES)))
     records = []
     for i, p in enumerate(P):
-        obs[i], _, rec = simulate_animal(protocol, group, p, first + i, t)
+        obs[i], _, rec = simulate_animal(protocol, group, p, first + i, t, None if media is None else media[i])
         records.append(rec)
     return obs, records

@@ -57,6 +57,8 @@ def draw_snapshot(ax, record, k: int, field: str = "tnf", vmax: float | None = N
     for name, mask in _classes(cells).items():
         colour, marker, size = STYLES[name]
         sel = cells[mask]
+        if sel.empty:  # e.g. a conditioned-medium well has no glia
+            continue
         kw = {"edgecolors": "white"} if marker == "^" else {}
         if name.startswith("astrocyte"):
             kw["alpha"] = np.clip(0.15 + 0.85 * sel["astrocyte_reactivity"].to_numpy() / 0.5, 0.15, 1.0)
@@ -76,26 +78,36 @@ def draw_snapshot(ax, record, k: int, field: str = "tnf", vmax: float | None = N
 def _legend(fig):
     handles = [Line2D([], [], ls="", marker=m, color=c, ms=7 if m != "o" else 5, label=n)
                for n, (c, m, _) in STYLES.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=7, frameon=False)
+
+
+def _colour_scale(record, field: str) -> tuple[float, str]:
+    """Top of the colour scale of ``field`` over the whole course (its 99.9th percentile) and the
+    colour bar's label; a field that stays zero (no cell makes it, e.g. TNF-α in a well without
+    glia) gets the scale 0-1 and says so."""
+    vmax = float(np.percentile(record.fields[:, record.field_names.index(field)], 99.9))
+    if vmax > 0:
+        return vmax, f"{field} (model units)"
+    return 1.0, f"{field} (model units): none in this tissue"
 
 
 def snapshot_figure(record, k: int, field: str = "tnf"):
     """One snapshot as a figure with its colour bar and legend."""
     fig, ax = plt.subplots(figsize=(7.5, 7.2))
-    vmax = float(np.percentile(record.fields[:, record.field_names.index(field)], 99.9))
+    vmax, label = _colour_scale(record, field)
     im = draw_snapshot(ax, record, k, field, vmax)
-    fig.colorbar(im, ax=ax, shrink=0.7, label=f"{field} (model units)")
+    fig.colorbar(im, ax=ax, shrink=0.7, label=label)
     _legend(fig)
-    fig.subplots_adjust(bottom=0.16)
+    fig.subplots_adjust(bottom=0.18)
     return fig
 
 
 def write_animation(record, path: Path, field: str = "tnf", fps: int = 4) -> Path:
     """The disease course of one tissue as an animated GIF (one frame per snapshot)."""
     fig, ax = plt.subplots(figsize=(6.4, 6.2), dpi=80)
-    vmax = float(np.percentile(record.fields[:, record.field_names.index(field)], 99.9))
+    vmax, label = _colour_scale(record, field)
     im = draw_snapshot(ax, record, 0, field, vmax)
-    fig.colorbar(im, ax=ax, shrink=0.7, label=f"{field} (model units)")
+    fig.colorbar(im, ax=ax, shrink=0.7, label=label)
     _legend(fig)
     fig.subplots_adjust(bottom=0.18)
 

@@ -600,6 +600,8 @@ class SpatialEngine:
     a1_baseline: float = 0.0         # share of astrocytes neurotoxic from the start (culture)
     glia_density: np.ndarray = field(default_factory=lambda: np.ones(4))  # density of each type (culture)
     tf_medium: float = 0.0           # astrocyte factor in a well's medium [a.u.]
+    # conditioned medium fed to a well: (factor in the fresh medium [a.u.], days between changes or None)
+    feeding: tuple[float, float | None] | None = None
     recruit_rows: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int8))
     recruit_cum: np.ndarray = field(default_factory=lambda: np.ones(1))
     t: float = 0.0
@@ -739,6 +741,13 @@ class SpatialEngine:
         self.P0 = self.P.copy()
         self.modulation = (np.asarray(params, np.int64), np.asarray(times, float), np.asarray(values, float))
 
+    def feed(self, factor: float, refresh_days: float | None) -> None:
+        """Give the well conditioned medium holding ``factor`` now, and fresh medium every
+        ``refresh_days`` (None: never again), as the mean field's recipient wells are fed."""
+        self.feeding = (float(factor), refresh_days)
+        self.tf_medium = float(factor)
+        self.fields[TF] = self.tf_medium
+
     def step(self) -> None:
         """Advance the tissue by one step of ``dt_days``."""
         c = self.cells
@@ -796,6 +805,10 @@ class SpatialEngine:
         if self.in_culture:  # medium: made by the astrocytes, cleared with the medium half-life, exactly
             lam = k.decay_rate(p0[Param.medium_half_life])
             self.tf_medium = self._tf_made / lam + (self.tf_medium - self._tf_made / lam) * math.exp(-lam * dt)
+            if self.feeding is not None and self.feeding[1] is not None:
+                every = self.feeding[1]  # a medium change at the end of the step that reaches it
+                if math.floor((self.t + dt) / every + 1e-9) > math.floor(self.t / every + 1e-9):
+                    self.tf_medium = self.feeding[0]
             self.fields[TF] = self.tf_medium
         else:  # the animal: muscle follows innervation; the corticospinal pool sees tissue-wide activation
             y = self.state_vector()
