@@ -21,12 +21,18 @@ Run:
     .venv/bin/python bench/bench_cohort.py --full          # and 100,000
     .venv/bin/python bench/bench_cohort.py --sizes 1000000 # a million
     .venv/bin/python bench/bench_cohort.py --sizes 2000 --workers 2
+    .venv/bin/python bench/bench_cohort.py --sizes 10000,100000 --repeat 3   # medians of three runs each
+
+With ``--repeat N`` each size is measured N times, the end-to-end run and the engine alone
+alternating, and the medians are printed (peak memory: the largest), with the range of the
+per-run ratios: on a machine other jobs share, one run's wall time can be off by a fifth.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,6 +93,9 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="add the 100,000-animal cohort")
     ap.add_argument("--workers", type=int, default=None, help="alsim run --workers N (local Dask cluster)")
     ap.add_argument("--chunk-size", type=int, default=None, help="alsim run --chunk-size")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure each size this many times (end to end and engine only, alternating) and "
+                         "print the medians, with the range of the ratios: for machines other jobs share")
     args = ap.parse_args()
     from alsim.experiments.limits import CHUNK_ANIMALS
     from alsim.experiments.protocol import load_protocol
@@ -113,10 +122,17 @@ def main() -> int:
             from alsim.experiments.limits import series_mode
 
             series = series_mode(load_protocol(path))
-            wall, rss, _ = measured([sys.executable, "-m", "alsim.cli", "run", str(path), "--out",
-                                     str(folder / f"run-{n}"), "--overwrite", *extra])
-            engine_s, _, out = measured([sys.executable, __file__, RUN_CHILD, str(path), str(chunk)])
-            engine = float(out.strip().splitlines()[-1])
+            walls, engines, rss = [], [], 0.0
+            for _ in range(max(1, args.repeat)):
+                w, r, _ = measured([sys.executable, "-m", "alsim.cli", "run", str(path), "--out",
+                                    str(folder / f"run-{n}"), "--overwrite", *extra])
+                _, _, out = measured([sys.executable, __file__, RUN_CHILD, str(path), str(chunk)])
+                walls.append(w)
+                engines.append(float(out.strip().splitlines()[-1]))
+                rss = max(rss, r)
+            wall, engine = statistics.median(walls), statistics.median(engines)
+            ratios = [w / e for w, e in zip(walls, engines)]
+            spread = f"  (ratio {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} runs)" if len(ratios) > 1 else ""
             mb = rss * 1024
             if previous:
                 dn, dwall, dengine, dmb = n - previous[0], wall - previous[1], engine - previous[2], mb - previous[3]
@@ -125,8 +141,8 @@ def main() -> int:
                 m_ratio, m_mb = f"{'-':>15}", f"{'-':>15}"
             previous = (n, wall, engine, mb)
             print(f"{n:>10,} {series:>8} {wall:>15.1f} {engine:>16.1f} {wall / engine:>6.2f} "
-                  f"{engine / wall:>13.0%} {m_ratio} {n / wall:>10.0f} {mb:>14.0f} {mb / n * 1000:>14.1f} {m_mb}",
-                  flush=True)
+                  f"{engine / wall:>13.0%} {m_ratio} {n / wall:>10.0f} {mb:>14.0f} {mb / n * 1000:>14.1f} {m_mb}"
+                  f"{spread}", flush=True)
     print("ratio: end-to-end / engine-only; engine share: engine-only / end-to-end; marginal ratio: extra "
           "end-to-end / extra engine-only time over the previous size; marginal MB/1k: extra peak MB per 1,000 "
           "animals over the previous size")
