@@ -32,6 +32,15 @@ def result():
     return run(_protocol())
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """make_figures returns open figures: close what a test left open."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 def _assert_png(path):
     assert path.is_file()
     data = path.read_bytes()
