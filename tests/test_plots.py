@@ -150,3 +150,22 @@ def test_violin_density_matches_a_direct_kernel_density():
         assert stats["coords"][0] == v.min() and stats["coords"][-1] == v.max() and stats["coords"].size == 200
         assert np.max(np.abs(stats["vals"] - exact)) < 1e-3 * exact.max()
         assert stats["median"] == np.median(v)
+
+
+def test_a_run_saved_inside_a_pool_worker_draws_its_figures_in_that_worker(tmp_path):
+    """A pool's worker is daemonic and may not fork children: its figures are drawn in the worker
+    (a fresh interpreter: Numba's threads do not survive a fork of this one)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        names = pool.apply(_save_small_run, (str(tmp_path / "run"),))
+    assert names == ["distributions.png", "survival_km.png"]
+
+
+def _save_small_run(folder: str) -> list[str]:
+    from pathlib import Path
+
+    from alsim.report import plots
+
+    assert plots._figure_processes(10) == 1
+    return sorted(p.name for p in write_figures(run(_protocol(readouts=["survival"])), Path(folder)))

@@ -657,8 +657,10 @@ def _draw_and_save(k: int) -> list[Path]:
 
 def _figure_processes(n_figures: int) -> int:
     """How many processes draw the figures: one per available core (at most ``FIGURE_PROCESSES``,
-    at most one per figure) where processes can be forked (Linux), else 1 (this process)."""
-    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+    at most one per figure) where processes can be forked (Linux), else 1 (this process; also
+    inside a daemonic process, such as a multiprocessing pool's worker, which may not have children)."""
+    if (sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):
         return 1
     return max(1, min(FIGURE_PROCESSES, len(os.sched_getaffinity(0)), n_figures))
 
@@ -670,8 +672,9 @@ def write_figures(result, out_dir: Path) -> list[Path]:
 
     Figures are independent, so on Linux they are drawn by forked processes, one per core: with
     the cores idle once the animals are simulated, the figures of a large run take half the time
-    (``bench/bench_cohort.py``). A forked worker draws from the inputs it inherits and only writes
-    its files; the files are the same bytes as when this process draws them all (test).
+    (``bench/bench_cohort.py``). A forked worker draws from the inputs it inherits (matplotlib
+    and pandas only: no Numba threads, which do not survive a fork) and only writes its files;
+    the files are the same bytes as when this process draws them all (test).
     """
     global _PENDING
     out_dir = Path(out_dir)
