@@ -68,6 +68,20 @@ def test_counts_follow_the_densities(section, placed):
     assert slab.counts["motor_neuron"] == 60  # 15 per 30 µm
 
 
+def test_fibrous_astrocytes_are_placed_in_white_matter_only_when_asked(section, placed):
+    """White-matter astrocytes are not placed by default; asked for, they come last, in white matter,
+    at their density, and every other cell stays where the default placement put it."""
+    assert T.VENTRAL_HORN_DENSITIES["astrocyte_white_per_mm3"].value == 0.0
+    fibrous = T.populate(section, 2024, densities={"astrocyte_white_per_mm3": 1.5e4})
+    n0 = len(placed.cell_type)
+    white = section.volume_mm3(section.region == T.WHITE)
+    extra = fibrous.cell_type[n0:]
+    assert len(extra) == round(1.5e4 * white) > 50 and np.all(extra == C.ASTROCYTE)
+    assert np.all(section.region.ravel()[fibrous.voxel[n0:]] == T.WHITE)
+    assert np.array_equal(fibrous.position_um[:n0], placed.position_um)
+    assert np.array_equal(fibrous.unit_type[:n0], placed.unit_type)
+
+
 def test_cells_sit_in_their_regions_and_voxels(section, placed):
     region = section.region.ravel()[placed.voxel]
     mn = placed.cell_type == C.MOTOR_NEURON

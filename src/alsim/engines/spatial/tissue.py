@@ -78,6 +78,12 @@ VENTRAL_HORN_DENSITIES: dict[str, Density] = {
         "no spinal count retrieved (the atlas of Emsley & Macklis 2006 Neuron Glia Biol 2:175 was not read); "
         "one protoplasmic astrocyte per ~66,000 µm³ domain (Bushong et al. 2002 J Neurosci 22:183, rat CA1) "
         "gives 1.5e4/mm³. Grey matter only: fibrous white-matter astrocytes are not placed"),
+    "astrocyte_white_per_mm3": Density(
+        0.0, "cells/mm³ of white matter", "estimated",
+        "fibrous astrocytes of the white matter, not placed by default (0): the section's signals dilute into a "
+        "white matter without astrocytes. No spinal count was retrieved; in the human brain astrocytes are denser "
+        "in white than in grey matter (qualitative). Set it (e.g. to the grey-matter 1.5e4) to place them: "
+        "docs/spatial.md gives the effect on the section's course"),
     "microglia_grey_per_mm3": Density(
         8.0e3, "cells/mm³ of grey matter", "estimated",
         "mouse brain mean ~8,500/mm³ (Keller et al. 2018 Front Neuroanat, secondary); regional variation "
@@ -381,6 +387,9 @@ def _plan(tissue: Tissue, d: dict[str, float]) -> list[tuple[int, np.ndarray, in
                                  (MICROGLIA, grey, "microglia_grey_per_mm3"),
                                  (MICROGLIA, white, "microglia_white_per_mm3")):
             groups.append((ctype, mask, int(round(d[key] * tissue.volume_mm3(mask))), d[key], -1))
+        fibrous = d.get("astrocyte_white_per_mm3", 0.0)
+        if fibrous > 0:  # last, and only when asked: the default tissue's streams and cells stay as they are
+            groups.append((ASTROCYTE, white, int(round(fibrous * tissue.volume_mm3(white))), fibrous, -1))
     else:
         floor = tissue.region == WELL
         area_mm2 = np.count_nonzero(floor) * tissue.dx_um**2 * 1e-6
@@ -430,7 +439,11 @@ def populate(tissue: Tissue, seed, *, unit_shares=(0.3, 0.35, 0.35), densities: 
     d.update(densities or {})
     groups = _plan(tissue, d)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    streams = [np.random.default_rng(s) for s in ss.spawn(len(groups) + 1)]
+    # the default groups' streams and the unit types' stream first, then the optional fibrous astrocytes':
+    # asking for those leaves every other draw as it was
+    n_base = len(groups) - int(bool(tissue.pool_names) and d.get("astrocyte_white_per_mm3", 0.0) > 0)
+    base = [np.random.default_rng(s) for s in ss.spawn(n_base + 1)]
+    streams = base[:n_base] + [np.random.default_rng(s) for s in ss.spawn(len(groups) - n_base)] + base[n_base:]
     total = sum(g[2] for g in groups)
     pos = np.empty((total, 3))
     ptype = np.empty(total, dtype=np.int64)
