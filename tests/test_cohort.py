@@ -100,6 +100,8 @@ def test_group_summaries_add_up_chunk_by_chunk():
         rows.add(part)
     for name in ("count", "sums", "vmin", "vmax", "hist"):
         assert np.array_equal(getattr(rows, name), getattr(parts, name))
+    with pytest.raises(ValueError, match=r"groups \[1\] are not among the partial's rows \[0\]"):
+        bands.accumulate(layout, bands.Partial.empty(layout, np.array([0])), values[:, 490:510], group[490:510])
 
 
 def _survival_data(rng, tied: bool):

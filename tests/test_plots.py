@@ -169,3 +169,23 @@ def _save_small_run(folder: str) -> list[str]:
 
     assert plots._figure_processes(10) == 1
     return sorted(p.name for p in write_figures(run(_protocol(readouts=["survival"])), Path(folder)))
+
+
+def test_a_figure_worker_that_dies_fails_the_call_instead_of_hanging(result, tmp_path, monkeypatch):
+    """A worker killed while drawing (out of memory, a crash) raises BrokenProcessPool in the run."""
+    import os
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    from alsim.report import plots
+
+    planned = plots._planned
+
+    def dying(res):
+        inputs, ctx, jobs = planned(res)
+        return inputs, ctx, [*jobs[:2], ("killed", lambda: os.kill(os.getpid(), signal.SIGKILL))]
+
+    monkeypatch.setattr(plots, "_planned", dying)
+    monkeypatch.setattr(plots, "_figure_processes", lambda n: 2)
+    with pytest.raises(BrokenProcessPool):
+        write_figures(result, tmp_path)

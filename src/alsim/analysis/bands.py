@@ -90,7 +90,7 @@ class Partial:
 
     @staticmethod
     def empty(layout: Layout, rows: np.ndarray | None = None) -> "Partial":
-        """No animals yet (of the layout groups ``rows``; default: of every group)."""
+        """No animals yet (of the layout groups ``rows``, sorted and distinct; default: of every group)."""
         shape = layout.shape if rows is None else (len(rows), *layout.shape[1:])
         hist = None if layout.lo is None else np.zeros((*shape, BINS + 2), np.uint32)
         return Partial(np.zeros(shape, np.int64), np.zeros((*shape, 2)), np.full(shape, np.inf),
@@ -143,8 +143,12 @@ def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndar
     at = slice(None) if into.rows is None else into.rows
     lo = layout.lo[at].ravel() if binned else np.zeros(1)
     inv = 1.0 / layout.width[at].ravel() if binned else np.zeros(1)
-    if into.rows is not None:  # each animal's group as a row of ``into``
-        group = np.searchsorted(into.rows, group)
+    if into.rows is not None:  # each animal's group as a row of ``into`` (the compiled loop does not check bounds)
+        row = np.minimum(np.searchsorted(into.rows, group), len(into.rows) - 1)
+        if not np.array_equal(into.rows[row], group):
+            raise ValueError(f"groups {sorted(set(np.asarray(group).tolist()) - set(into.rows.tolist()))} "
+                             f"are not among the partial's rows {into.rows.tolist()}")
+        group = row
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
     ages = np.full(len(group), len(t_idx), np.int64) if alive is None else np.asarray(alive, np.int64)
     _accumulate(np.ascontiguousarray(series, dtype=np.float64), np.asarray(group, np.int64),

@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import sys
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -638,13 +639,9 @@ def make_figures(result) -> dict[str, Figure]:
         return {name: draw() for name, draw in jobs}
 
 
-_PENDING: tuple | None = None  # (jobs, out_dir, vector format) of write_figures, read by forked workers
-
-
-def _draw_and_save(k: int) -> list[Path]:
-    """Draw figure ``k`` of the pending jobs and save it (PNG, and the vector format if asked)."""
-    jobs, out_dir, vector = _PENDING
-    name, draw = jobs[k]
+def _draw_and_save(job: tuple[str, Callable[[], Figure]], out_dir: Path, vector: str | None) -> list[Path]:
+    """Draw one figure (``job``: its name and drawing function) and save it (PNG, and ``vector`` if asked)."""
+    name, draw = job
     written = []
     with plt.rc_context({**STYLE, "svg.fonttype": "none", "pdf.fonttype": 42}):  # text stays text
         fig = draw()
@@ -653,6 +650,25 @@ def _draw_and_save(k: int) -> list[Path]:
             written.append(out_dir / f"{name}.{vector}")
         written.append(save_figure(fig, out_dir / f"{name}.png"))
     return written
+
+
+_WORKER_JOBS: tuple | None = None  # in a forked figure worker only: (jobs, out_dir, vector format)
+
+
+def _start_figure_worker(jobs, out_dir: Path, vector: str | None) -> None:
+    """(in a forked worker) Take the jobs this process inherited (fork: nothing is pickled), and write
+    any message to the real standard streams: a progress display's console lock, held by another
+    thread at the fork, would never be released here."""
+    global _WORKER_JOBS
+    _WORKER_JOBS = (jobs, out_dir, vector)
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    warnings.simplefilter("ignore")
+
+
+def _worker_draw(k: int) -> list[Path]:
+    """(in a forked worker) Draw and save job ``k``."""
+    jobs, out_dir, vector = _WORKER_JOBS
+    return _draw_and_save(jobs[k], out_dir, vector)
 
 
 def _figure_processes(n_figures: int) -> int:
@@ -676,24 +692,22 @@ def write_figures(result, out_dir: Path) -> list[Path]:
     and pandas only: no Numba threads, which do not survive a fork) and only writes its files;
     the files are the same bytes as when this process draws them all (test).
     """
-    global _PENDING
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _, _, jobs = _planned(result)
-    _PENDING = (jobs, out_dir, getattr(result.protocol, "vector_figures", None))
-    try:
-        processes = _figure_processes(len(jobs))
-        if processes == 1:
-            parts = [_draw_and_save(k) for k in range(len(jobs))]
-        else:
-            with warnings.catch_warnings():
-                # Python >= 3.12 warns that forking a process with threads (Numba's, Dask's) may deadlock
-                # the child; the workers only draw with matplotlib and write files, no lock is shared
-                warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*")
-                with multiprocessing.get_context("fork").Pool(processes) as pool:
-                    parts = pool.map(_draw_and_save, range(len(jobs)), chunksize=1)
-    finally:
-        _PENDING = None
+    vector = getattr(result.protocol, "vector_figures", None)
+    processes = _figure_processes(len(jobs))
+    if processes == 1:
+        parts = [_draw_and_save(job, out_dir, vector) for job in jobs]
+    else:
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns that forking a process with threads (Numba's, Dask's) may deadlock the
+            # child; the workers only draw with matplotlib and write files (see _start_figure_worker)
+            warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*")
+            # a worker killed (out of memory, a crash) fails the run (BrokenProcessPool) instead of hanging it
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_start_figure_worker, initargs=(jobs, out_dir, vector)) as pool:
+                parts = list(pool.map(_worker_draw, range(len(jobs))))
     return [path for part in parts for path in part]
 
 
