@@ -10,6 +10,7 @@ counted as later than day 250), and the mean and SD of those that did.
     .venv/bin/python scripts/spatial_white_matter.py                      # 0, 7,500, 15,000, 30,000 /mm³; 20 seeds
     .venv/bin/python scripts/spatial_white_matter.py --densities 0,15000 --seeds 5
     .venv/bin/python scripts/spatial_white_matter.py --densities 0,15000 --seeds 10 --slab 120   # 60 motor neurons
+    .venv/bin/python scripts/spatial_white_matter.py --densities 15000 --seeds 10 --slab 120 --set microglia_reach=60
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ from alsim.experiments.spatial_run import _AnimalRun
 DURATION_D = 250.0
 
 
-def end_stage(density: float, seed: int, slab_um: float | None = None) -> float:
-    """End-stage age [day] of one section, or slab ``slab_um`` thick (NaN if not reached by ``DURATION_D``)."""
-    p = gt.animal_vector(prm.default_vector(), "SOD1-G93A", "B6SJL", "male", None)
+def end_stage(density: float, seed: int, slab_um: float | None = None, overrides: dict | None = None) -> float:
+    """End-stage age [day] of one section, or slab ``slab_um`` thick (NaN if not reached by ``DURATION_D``),
+    with parameter ``overrides`` (name: value)."""
+    base = prm.default_vector()
+    for name, value in (overrides or {}).items():
+        base[prm.IDX[name]] = value
+    p = gt.animal_vector(base, "SOD1-G93A", "B6SJL", "male", None)
     tissue = ventral_horn_section() if slab_um is None else ventral_horn_slab(dx_um=20.0, thickness_um=slab_um)
     engine = build_engine(tissue, p, seed,
                           densities={"astrocyte_white_per_mm3": density} if density else None)
@@ -49,11 +54,19 @@ def main() -> int:
     ap.add_argument("--densities", default="0,7500,15000,30000", help="white-matter astrocytes per mm³")
     ap.add_argument("--seeds", type=int, default=20, help="seeds 1..N per density")
     ap.add_argument("--slab", type=float, default=None, metavar="UM", help="a 3-D slab this thick (dx 20 µm)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a parameter value (e.g. microglia_reach=60); repeatable")
     args = ap.parse_args()
+    overrides = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if name not in prm.IDX or not value:
+            ap.error(f"--set {item!r}: expected NAME=VALUE with a parameter name of parameters.yaml")
+        overrides[name] = float(value)
     print(f"{'astrocytes/mm³ WM':>18} {'seeds':>6} {'not reached':>12} {'median (d)':>11} {'mean (d)':>9} "
           f"{'SD (d)':>7}")
     for density in (float(d) for d in args.densities.split(",")):
-        ages = [end_stage(density, seed, args.slab) for seed in range(1, args.seeds + 1)]
+        ages = [end_stage(density, seed, args.slab, overrides) for seed in range(1, args.seeds + 1)]
         reached = [a for a in ages if math.isfinite(a)]
         median = statistics.median([a if math.isfinite(a) else math.inf for a in ages])
         sd = statistics.stdev(reached) if len(reached) > 1 else float("nan")
