@@ -182,8 +182,7 @@ def test_a_figure_worker_that_dies_fails_the_call_instead_of_hanging(result, tmp
     planned = plots._planned
 
     def dying(res):
-        inputs, ctx, jobs = planned(res)
-        return inputs, ctx, [*jobs[:2], ("killed", lambda: os.kill(os.getpid(), signal.SIGKILL))]
+        return [*planned(res)[:2], ("killed", lambda: os.kill(os.getpid(), signal.SIGKILL))]
 
     monkeypatch.setattr(plots, "_planned", dying)
     monkeypatch.setattr(plots, "_figure_processes", lambda n: 2)

@@ -591,9 +591,9 @@ def _groups_with_data(result) -> list:
     return [g for g in result.protocol.groups if g.name in ok]
 
 
-def _planned(result) -> tuple[object, dict, list[tuple[str, Callable[[], Figure]]]]:
-    """(figure inputs, drawing context, [(figure name, draw)]): the figures of the protocol's
-    readouts, in the order of the table in the module docstring, not drawn yet."""
+def _planned(result) -> list[tuple[str, Callable[[], Figure]]]:
+    """[(figure name, draw)]: the figures of the protocol's readouts, in the order of the table in
+    the module docstring, not drawn yet."""
     result = result if isinstance(result, FigureInputs) else inputs_of(result)
     protocol = result.protocol
     n = result.animals.groupby("group").size()
@@ -608,10 +608,10 @@ def _planned(result) -> tuple[object, dict, list[tuple[str, Callable[[], Figure]
         "duration": float(protocol.duration_days),
     }
     if not drawn:
-        return result, ctx, []
+        return []
     if protocol.in_culture:
-        return result, ctx, [("culture_survival", lambda: plot_culture_survival(result, ctx)),
-                             ("culture_endpoint", lambda: plot_culture_endpoint(result, ctx))]
+        return [("culture_survival", partial(plot_culture_survival, result, ctx)),
+                ("culture_endpoint", partial(plot_culture_endpoint, result, ctx))]
     jobs = [(name.removesuffix(".png"), partial(draw, result, ctx))
             for readout, name, draw, needs_tg, needs_bands in FIGURES
             if (readout in protocol.readouts and (ctx["transgenic"] or not needs_tg)
@@ -624,7 +624,7 @@ def _planned(result) -> tuple[object, dict, list[tuple[str, Callable[[], Figure]
             return plot_timing(timing_table(protocol, result.animals), f"{drug}: survival gain by start age and dose")
 
         jobs.append(("timing", timing))
-    return result, ctx, jobs
+    return jobs
 
 
 def make_figures(result) -> dict[str, Figure]:
@@ -634,7 +634,7 @@ def make_figures(result) -> dict[str, Figure]:
     or the :class:`FigureInputs` of a run streamed to disk; the figures are open matplotlib
     Figures (close them, or save them with :func:`save_figure`).
     """
-    _, _, jobs = _planned(result)
+    jobs = _planned(result)
     with plt.rc_context(STYLE):
         return {name: draw() for name, draw in jobs}
 
@@ -694,7 +694,7 @@ def write_figures(result, out_dir: Path) -> list[Path]:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _, _, jobs = _planned(result)
+    jobs = _planned(result)
     vector = getattr(result.protocol, "vector_figures", None)
     processes = _figure_processes(len(jobs))
     if processes == 1:

@@ -368,8 +368,9 @@ def _round_shares(n: int, shares) -> np.ndarray:
     return counts
 
 
-def _plan(tissue: Tissue, d: dict[str, float]) -> list[tuple[int, np.ndarray, int, float, int]]:
-    """Placement groups in order: (cell type, region mask, count, density, motor pool or -1).
+def _plan(tissue: Tissue, d: dict[str, float]) -> tuple[list[tuple[int, np.ndarray, int, float, int]], int]:
+    """Placement groups in order: (cell type, region mask, count, density, motor pool or -1), and how
+    many of them, last, are optional (placed only when asked for: fibrous astrocytes).
 
     The density is per mm³ (tissue) or per mm² (culture); it sets the spacing.
     """
@@ -390,13 +391,14 @@ def _plan(tissue: Tissue, d: dict[str, float]) -> list[tuple[int, np.ndarray, in
         fibrous = d.get("astrocyte_white_per_mm3", 0.0)
         if fibrous > 0:  # last, and only when asked: the default tissue's streams and cells stay as they are
             groups.append((ASTROCYTE, white, int(round(fibrous * tissue.volume_mm3(white))), fibrous, -1))
+            return groups, 1
     else:
         floor = tissue.region == WELL
         area_mm2 = np.count_nonzero(floor) * tissue.dx_um**2 * 1e-6
         for ctype, key in ((MOTOR_NEURON, "mn_per_mm2"), (INTERNEURON, "interneuron_per_mm2"),
                            (ASTROCYTE, "astrocyte_per_mm2"), (MICROGLIA, "microglia_per_mm2")):
             groups.append((ctype, floor, int(round(d[key] * area_mm2)), d[key], -1))
-    return groups
+    return groups, 0
 
 
 def _same_type_spacing(tissue: Tissue, ctype: int, density: float, spacing_fraction: float) -> float:
@@ -437,11 +439,11 @@ def populate(tissue: Tissue, seed, *, unit_shares=(0.3, 0.35, 0.35), densities: 
     if unknown:
         raise ValueError(f"unknown densities {sorted(unknown)}; known: {sorted(d)}")
     d.update(densities or {})
-    groups = _plan(tissue, d)
+    groups, optional = _plan(tissue, d)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    # the default groups' streams and the unit types' stream first, then the optional fibrous astrocytes':
+    # the default groups' streams and the unit types' stream first, then the optional groups':
     # asking for those leaves every other draw as it was
-    n_base = len(groups) - int(bool(tissue.pool_names) and d.get("astrocyte_white_per_mm3", 0.0) > 0)
+    n_base = len(groups) - optional
     base = [np.random.default_rng(s) for s in ss.spawn(n_base + 1)]
     streams = base[:n_base] + [np.random.default_rng(s) for s in ss.spawn(len(groups) - n_base)] + base[n_base:]
     total = sum(g[2] for g in groups)
