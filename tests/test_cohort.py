@@ -15,6 +15,7 @@ from lifelines.utils import median_survival_times
 import alsim
 from alsim.analysis import bands
 from alsim.analysis.survival import cox_binary, km_median, logrank_p
+from alsim.engines.meanfield import reporter_planes
 from alsim.experiments.streams import pcg64_states
 
 SMALL = {"name": "chunks", "seed": 21, "duration_days": 160, "save_every_days": 5, "control": "WT",
@@ -102,6 +103,29 @@ def test_group_summaries_add_up_chunk_by_chunk():
         assert np.array_equal(getattr(rows, name), getattr(parts, name))
     with pytest.raises(ValueError, match=r"groups \[1\] are not among the partial's rows \[0\]"):
         bands.accumulate(layout, bands.Partial.empty(layout, np.array([0])), values[:, 490:510], group[490:510])
+
+    # padded planes (the engine's output layout) are read in place and give the same bytes
+    padded = reporter_planes(2, 900, 12)
+    padded[:] = values
+    assert not padded.flags.c_contiguous
+    again = bands.Partial.empty(layout)
+    bands.accumulate(layout, again, padded, group)
+    for name in ("count", "sums", "vmin", "vmax", "hist"):
+        assert np.array_equal(getattr(again, name), getattr(whole, name))
+
+
+def test_ratio_planes_divide_by_each_animals_reference():
+    rng = np.random.default_rng(5)
+    series = reporter_planes(4, 7, 5)
+    series[:2] = rng.lognormal(0.0, 0.5, (2, 7, 5))
+    ref = rng.lognormal(0.0, 0.5, (3, 5, 2))  # (references, times, reporters)
+    ref_index = rng.integers(0, 3, 7)
+    src, ratio = np.array([0, 1, 1, 0]), np.array([False, False, True, True])
+    bands.ratios(series, src, ratio, ref, ref_index)
+    np.testing.assert_array_equal(series[2], series[1] / ref[ref_index, :, 1])
+    np.testing.assert_array_equal(series[3], series[0] / ref[ref_index, :, 0])
+    with pytest.raises(ValueError, match="a ratio column must divide a plain column"):
+        bands.ratios(series, np.array([0, 1, 3, 0]), ratio, ref, ref_index)
 
 
 def _survival_data(rng, tied: bool):

@@ -1,12 +1,13 @@
 """The cohort engine against a SciPy reference, and its numerical contracts."""
 
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 
 from alsim.biology import genotypes as gt
 from alsim.engines import assembly as asm
 from alsim.biology import parameters as prm
-from alsim.engines.meanfield import ENDED, FAILED_STEPS, OK, solve_cohort
+from alsim.engines.meanfield import ENDED, FAILED_STEPS, OK, reporter_planes, solve_cohort
 
 from conftest import typical
 
@@ -106,6 +107,24 @@ def test_cohort_split_does_not_change_results():
     parts = [solve_cohort(P[i:i + 3], t) for i in range(0, 10, 3)]
     assert np.array_equal(whole.end_stage_age, np.concatenate([p.end_stage_age for p in parts]))
     assert np.array_equal(whole.states, np.concatenate([p.states for p in parts]), equal_nan=True)
+
+
+
+def test_reporters_are_written_into_the_callers_planes():
+    P = _cohort(4)
+    t = np.arange(0, 201.0, 5.0)
+    default = solve_cohort(P, t)
+    planes = reporter_planes(asm.N_REPORTERS + 2, 4, t.size)
+    planes[asm.N_REPORTERS:] = 7.0
+    sol = solve_cohort(P, t, planes=planes)
+    assert sol.observables.shape == (4, t.size, asm.N_REPORTERS)
+    assert np.array_equal(sol.observables, default.observables, equal_nan=True)
+    assert np.shares_memory(sol.observables, planes)
+    assert np.array_equal(planes[asm.REPORTER_NAMES.index("body_weight_g")], sol.reporter("body_weight_g"),
+                          equal_nan=True)
+    assert np.all(planes[asm.N_REPORTERS:] == 7.0)  # the caller's planes are left alone
+    with pytest.raises(ValueError, match=r"planes must be float64 of shape \(>= 29, 4, 41\)"):
+        solve_cohort(P, t, planes=np.empty((asm.N_REPORTERS, 4, t.size + 1)))
 
 
 def test_stochastic_path_without_noise_follows_the_ode():

@@ -26,17 +26,15 @@ def interp_rows(t, series, ages, out):
 
 
 @njit(cache=True, parallel=True)
-def columns(values, src, ratio, ref, ref_index, out):
-    """``out[c, a, t] = values[a, t, src[c]]``, divided by ``ref[ref_index[a], t, src[c]]`` where
-    ``ratio[c]``: one pass over the animals, each animal's values read in memory order."""
-    for a in prange(values.shape[0]):
+def ratios(series, src, ratio, ref, ref_index):
+    """``series[c, a, t] = series[src[c], a, t] / ref[ref_index[a], t, src[c]]`` where ``ratio[c]``."""
+    for a in prange(series.shape[1]):
         r = ref_index[a]
-        for t in range(values.shape[1]):
-            for c in range(src.shape[0]):
-                x = values[a, t, src[c]]
-                if ratio[c]:
-                    x = x / ref[r, t, src[c]]
-                out[c, a, t] = x
+        for c in range(src.shape[0]):
+            if ratio[c]:
+                k = src[c]
+                for t in range(series.shape[2]):
+                    series[c, a, t] = series[k, a, t] / ref[r, t, k]
 
 
 @njit(cache=True, parallel=True)

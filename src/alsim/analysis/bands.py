@@ -7,7 +7,7 @@ weighed body weight), the number of animals with a value, their mean, SD, minimu
 quantiles. Chunks of animals are reduced where they are simulated (in this process or on a Dask
 worker) into a :class:`Partial`, and partials are added up; nothing needs the whole cohort's
 time series at once. A chunk's values come as one animal-by-time matrix per column
-(:func:`columns`), so the compiled reduction reads them in memory order.
+(``engines.meanfield.reporter_planes``), so the compiled reduction reads them in memory order.
 
 - counts, minima, maxima and histograms are integers or order statistics: they do not depend on
   how the cohort is split into chunks, bit for bit; sums and sums of squares (hence mean and SD)
@@ -35,7 +35,6 @@ MOMENT_COLUMNS = ("n", "mean", "sd", "min", "max")
 BINS = 256          # equal bins between the widened pilot range (plus one below, one above)
 PILOT = 128         # animals per group whose range sets the bins
 WIDEN = 0.25        # the pilot range is widened by this share of itself on each side
-_PLANE_PAD = 24     # float64 values between the column planes of :func:`columns`
 
 
 @dataclass(frozen=True)
@@ -115,19 +114,15 @@ def alive_ages(first: np.ndarray) -> np.ndarray:
     return np.where(missing.any(axis=1), missing.argmax(axis=1), first.shape[1])
 
 
-def columns(values: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndarray,
-            ref_index: np.ndarray) -> np.ndarray:
-    """(columns, animals, times) array of ``values`` (animals, times, k): column c is
-    ``values[..., src[c]]``, divided by ``ref[ref_index[animal], time, src[c]]`` where ``ratio[c]``
-    (the layout :func:`accumulate` reads; each column an animal-by-time matrix)."""
-    from ._kernels import columns as _columns  # compiled on first use: importing bands stays light
+def ratios(series: np.ndarray, src: np.ndarray, ratio: np.ndarray, ref: np.ndarray, ref_index: np.ndarray) -> None:
+    """Fill the ratio planes of ``series`` (columns, animals, times) in place: where ``ratio[c]``,
+    ``series[c] = series[src[c]] / ref[ref_index[animal], time, src[c]]`` (``src[c]`` a plain column)."""
+    from ._kernels import ratios as _ratios  # compiled on first use: importing bands stays light
 
-    # planes a multiple of 4 KiB apart would all fall on the same cache sets: pad each
-    size = values.shape[0] * values.shape[1]
-    out = np.empty((len(src), size + _PLANE_PAD))[:, :size].reshape(len(src), values.shape[0], values.shape[1])
-    _columns(np.ascontiguousarray(values, dtype=np.float64), np.asarray(src, np.int64), np.asarray(ratio, np.bool_),
-             np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64), out)
-    return out
+    src, ratio = np.asarray(src, np.int64), np.asarray(ratio, np.bool_)
+    if ratio[src[ratio]].any():
+        raise ValueError("a ratio column must divide a plain column")
+    _ratios(series, src, ratio, np.ascontiguousarray(ref, dtype=np.float64), np.asarray(ref_index, np.int64))
 
 
 def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndarray,
@@ -151,7 +146,8 @@ def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndar
         group = row
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
     ages = np.full(len(group), len(t_idx), np.int64) if alive is None else np.asarray(alive, np.int64)
-    _accumulate(np.ascontiguousarray(series, dtype=np.float64), np.asarray(group, np.int64),
+    # each plane of ``series`` is read in place (the planes of :func:`columns` are padded apart: not one block)
+    _accumulate(np.asarray(series, dtype=np.float64), np.asarray(group, np.int64),
                 np.asarray(t_idx, np.int64), ages, binned, BINS, lo, inv, into.count.reshape(-1), into.sums.reshape(-1),
                 into.vmin.reshape(-1), into.vmax.reshape(-1), hist)
 

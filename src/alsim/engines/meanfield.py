@@ -31,8 +31,8 @@ def _probe():
 
 drop_stale(_probe, [Path(__file__).with_name("integrate.py")])
 
-__all__ = ["solve_cohort", "CohortSolution", "Modulation", "STATUS_TEXT", "OK", "ENDED", "FAILED_NONFINITE",
-           "FAILED_STEPS"]
+__all__ = ["solve_cohort", "reporter_planes", "CohortSolution", "Modulation", "STATUS_TEXT", "OK", "ENDED",
+           "FAILED_NONFINITE", "FAILED_STEPS"]
 
 _vec = types.float64[::1]
 _mat = types.float64[:, ::1]
@@ -57,19 +57,37 @@ def _integrate_cohort(rhs, event, noise, Y0, P, t0, t_end, t_save, method, rtol,
         nsteps[a] = k
 
 
-@njit(types.void(OBSERVER, _vec, _cube, _mat, _ivec, _cube, _cube, _ivec, _i64, _cube), cache=True, parallel=True)
+@njit(types.void(OBSERVER, _vec, _cube, _mat, _ivec, _cube, _cube, _ivec, _i64, types.float64[:, :, :]), cache=True,
+      parallel=True)
 def _observe_cohort(observe, t_save, Ysave, P, mod_idx, mod_t, mod_v, mod_group, n_work, Obs):
+    """``Obs[r, a, j]``: reporter r of compartment a at save point j (reporter-major, each plane
+    contiguous in time: the layout the summaries and readouts read, written without a transpose)."""
+    n_t = t_save.shape[0]
     for a in prange(Ysave.shape[0]):
         work = np.empty(n_work)
+        out = np.empty((n_t, Obs.shape[0]))  # the animal's reporters, then copied plane by plane
         pw = P[a].copy()
         g = mod_group[a]
-        for j in range(t_save.shape[0]):
+        for j in range(n_t):
             if np.isnan(Ysave[a, j, 0]):
-                for r in range(Obs.shape[2]):
-                    Obs[a, j, r] = np.nan
+                out[j] = np.nan
             else:
                 modulate(P[a], pw, t_save[j], mod_idx, mod_t[g], mod_v[g])
-                observe(t_save[j], Ysave[a, j], pw, work, Obs[a, j])
+                observe(t_save[j], Ysave[a, j], pw, work, out[j])
+        for r in range(out.shape[1]):
+            plane = Obs[r, a]
+            for j in range(n_t):
+                plane[j] = out[j, r]
+
+
+_PLANE_PAD = 24  # float64 values between planes: planes a multiple of 4 KiB apart share their cache sets
+
+
+def reporter_planes(n_planes: int, n_compartments: int, n_times: int) -> np.ndarray:
+    """An empty (planes, compartments, times) float64 array, each plane a contiguous
+    compartment-by-time matrix (the planes padded apart): the reporters' layout (:func:`solve_cohort`)."""
+    size = n_compartments * n_times
+    return np.empty((n_planes, size + _PLANE_PAD))[:, :size].reshape(n_planes, n_compartments, n_times)
 
 
 @dataclass(frozen=True)
@@ -107,7 +125,8 @@ class CohortSolution:
     """Trajectories of a cohort on the save grid.
 
     states: (compartments, times, states); observables: (compartments, times, reporters),
-    columns in ``biology.model.REPORTER_NAMES`` order; NaN after an animal's end stage
+    columns in ``biology.model.REPORTER_NAMES`` order (a view of reporter-major planes, see
+    :func:`solve_cohort`); NaN after an animal's end stage
     (when the run stops there) and for failed compartments.
     """
 
@@ -132,7 +151,7 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
                  y0: np.ndarray | None = None, t0: float = 0.0, rtol: float = 1e-6, atol: float = 1e-9,
                  max_steps: int = 200_000, stop_at_end_stage: bool = True, observables: bool = True,
                  modulation: Modulation | None = None, noise_seeds: np.ndarray | None = None,
-                 sde_dt: float = 0.25, compartment: str = "animal") -> CohortSolution:
+                 sde_dt: float = 0.25, compartment: str = "animal", planes: np.ndarray | None = None) -> CohortSolution:
     """Integrate every row of ``P`` (one animal or culture well each) from ``t0`` over ``t_save``.
 
     Parameters
@@ -148,6 +167,9 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     noise_seeds : one integer seed per compartment: integrate the within-animal stochastic model
         (Euler-Maruyama, step ``sde_dt`` days) instead of the deterministic one.
     compartment : "animal" or "well" (a culture well, ``assembly.well_rhs``).
+    planes : (>= reporters, compartments, times) float64 array, rows contiguous, whose first planes
+        receive the reporters (``observables`` is then a view of them); default: a new one. Further
+        planes are the caller's (e.g. ratios computed from the reporters, ``analysis.bands``).
     """
     rhs, observe = asm.MODELS[asm.COMPARTMENTS[compartment]]
     P = np.ascontiguousarray(P, dtype=np.float64)
@@ -170,11 +192,15 @@ def solve_cohort(P: np.ndarray, t_save: np.ndarray, *, t_end: float | None = Non
     _integrate_cohort(rhs, asm.end_stage_margin, asm.misfolding_noise, y0, P, float(t0), t_end, t_save, method,
                       float(rtol), float(atol), float(sde_dt), seeds, int(max_steps), bool(stop_at_end_stage),
                       lower, upper, *mod, asm.N_SIGNALS, Ysave, end_age, status, nsteps)
-    if observables:
-        Obs = np.empty((n, t_save.shape[0], asm.N_REPORTERS))
-        _observe_cohort(observe, t_save, Ysave, P, *mod, asm.N_SIGNALS, Obs)
-    else:
-        Obs = np.empty((n, 0, asm.N_REPORTERS))
-    return CohortSolution(t_save, Ysave, Obs, end_age, status, nsteps)
+    if not observables:
+        return CohortSolution(t_save, Ysave, np.empty((n, 0, asm.N_REPORTERS)), end_age, status, nsteps)
+    if planes is None:
+        planes = reporter_planes(asm.N_REPORTERS, n, t_save.shape[0])
+    elif planes.dtype != np.float64 or planes.ndim != 3 or planes.shape[0] < asm.N_REPORTERS \
+            or planes.shape[1:] != (n, t_save.shape[0]) or planes.strides[2] != 8:
+        raise ValueError(f"planes must be float64 of shape (>= {asm.N_REPORTERS}, {n}, {t_save.shape[0]}), each "
+                         f"row contiguous; got {planes.dtype} {planes.shape} with strides {planes.strides}")
+    _observe_cohort(observe, t_save, Ysave, P, *mod, asm.N_SIGNALS, planes[:asm.N_REPORTERS])
+    return CohortSolution(t_save, Ysave, planes[:asm.N_REPORTERS].transpose(1, 2, 0), end_age, status, nsteps)
 
 

@@ -27,7 +27,7 @@ from ..analysis import readouts as ro
 from ..biology import genotypes as gt
 from ..biology import parameters as prm
 from ..biology.model import REPORTER_NAMES
-from ..engines.meanfield import ENDED, OK, STATUS_TEXT, Modulation, solve_cohort
+from ..engines.meanfield import ENDED, OK, STATUS_TEXT, Modulation, reporter_planes, solve_cohort
 from .limits import series_mode
 from .modulation import modulation
 from .protocol import Protocol
@@ -122,7 +122,7 @@ def _references(protocol: Protocol, starts: np.ndarray, grid: np.ndarray) -> tup
             ref_of[gi, si] = keys[key]
     ref_P = np.array(vectors)
     ref_P[:, [prm.IDX[k] for k in gt.CELL_EXPRESSION.values()]] = 0.0  # a reference carries no mutant
-    return solve_cohort(ref_P, grid, stop_at_end_stage=False).observables, ref_of
+    return np.ascontiguousarray(solve_cohort(ref_P, grid, stop_at_end_stage=False).observables), ref_of
 
 
 def _litter_draws(protocol: Protocol) -> np.ndarray | None:
@@ -284,19 +284,20 @@ def simulate_chunk(plan: Plan, animals: range | np.ndarray,
     idx, g, sex = a.idx, a.group, a.sex
     days = plan.grid[plan.i_weigh]
     tissues = None
+    # every reporter and ratio as an animal-by-time matrix, read by the readouts and the summaries
+    series = reporter_planes(len(SERIES_COLUMNS), idx.size, plan.grid.size)
     if protocol.engine == "spatial":
         from .spatial_run import simulate_tissues
 
         design = pd.DataFrame({"animal": idx, "group": [protocol.groups[k].name for k in g]})
         obs, end_stage, tissues = simulate_tissues(protocol, design, a.P, plan.grid, progress)
+        series[:len(REPORTER_NAMES)] = obs.transpose(2, 0, 1)
         status = np.where(np.isfinite(end_stage), ENDED, OK)
-    else:
-        sol = solve_cohort(a.P, plan.grid, modulation=a.modulation, noise_seeds=a.seeds)
-        obs, end_stage, status = sol.observables, sol.end_stage_age, sol.status
-        del sol  # the chunk's states: freed once its reporters are read
-    # every reporter and ratio as an animal-by-time matrix, read by the readouts and the summaries
-    series = bands.columns(obs, _SOURCE, _OVER_REF, plan.ref_obs, plan.ref_of[g, sex])
-    del obs  # reporters of the chunk: with the states, the largest arrays a run holds
+    else:  # the engine writes the reporters into the first planes; its states are freed on return
+        sol = solve_cohort(a.P, plan.grid, modulation=a.modulation, noise_seeds=a.seeds, planes=series)
+        end_stage, status = sol.end_stage_age, sol.status
+        del sol
+    bands.ratios(series, _SOURCE, _OVER_REF, plan.ref_obs, plan.ref_of[g, sex])
     weights = series[_BODY_WEIGHT][:, plan.i_weigh] + a.P[:, prm.IDX["weighing_noise_g"]][:, None] * a.noise
     reads = ro.readouts(plan.grid, lambda name: series[SERIES_COLUMNS.index(name)], end_stage, days, weights)
     other = np.where(a.other_death > protocol.duration_days, np.nan, a.other_death)
