@@ -295,6 +295,25 @@ def test_conditioned_medium_wells_run_cell_by_cell_as_in_the_mean_field():
     assert ts[0].loc[3.0] > ts[0].loc[2.0]
 
 
+def test_conditioned_medium_of_a_cre_group_is_the_mean_fields():
+    """A spatial well's Cre acts cell by cell, but its donor well is the mean field's, Cre averaged
+    in: the medium it is fed is the same number in both engines (Isl1-Cre changes the donor well's
+    motor neurons, whose damage signals reach the donor glia)."""
+    from alsim.experiments.protocol import protocol_from_dict
+    from alsim.experiments.runner import run
+
+    doc = {"name": "acm", "duration_days": 2, "seed": 4, "groups": [{
+        "name": "Lox ACM", "context": "conditioned_medium", "genotype": "LoxSOD1-G37R", "n": 1,
+        "cre": [{"driver": "Isl1-Cre", "efficiency": 1.0}],
+        "feeder": {"cell_type": "astrocytes", "genotype": "LoxSOD1-G37R"}}]}
+    media = [r.timeseries.set_index("age_d")["toxic_factor_medium"].loc[0.0] for r in (
+        run(protocol_from_dict(doc)),
+        run(protocol_from_dict({**doc, "engine": "spatial", "tissue": {
+            "geometry": "well", "size_um": [500, 500], "dx_um": 50, "thickness_um": 50, "pictures": False,
+            "snapshot_every_days": 2}})))]
+    assert media[1] == pytest.approx(media[0], rel=1e-12)
+
+
 def test_protocol_cre_reaches_the_tissue_per_cell_and_ikbkb_through_the_host():
     """A group's SOD1 Cre becomes a per-cell mosaic; a Cre deleting floxed IKBKB (no per-cell NF-kB
     in the tissue) stays on the host parameters, as in the mean field."""

@@ -16,6 +16,7 @@ donor glia made the medium before the drug was added.
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Callable
 
@@ -75,18 +76,21 @@ def conditioned_factor(P_donor: np.ndarray, feeder: Feeder) -> np.ndarray:
     return sol.states[:, -1, State.TF_MEDIUM]
 
 
-def fed_wells(P: np.ndarray, group: Group, drugs: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def fed_wells(P: np.ndarray, group: Group, drugs: bool = True,
+              donor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The parameters of a group's wells as they are simulated, and the factor in each well's
     conditioned medium (None in co-culture). The group's medium drugs act on the cells in the well
     (unless ``drugs`` is False: the matched control cultures get the vehicle). With conditioned
     medium the recipient holds no glia and is fed its donor's medium, made by the donor glia
-    without the drug."""
+    without the drug from the donor wells' parameters ``donor`` (default ``P``; a spatial well,
+    whose Cre acts cell by cell, passes its parameters with the Cre averaged in, as the mean
+    field's donor well has them)."""
     treated = with_medium_drugs(P, group) if drugs else P.copy()
     if group.context != "conditioned_medium":
         return treated, None
     treated[:, prm.IDX["astrocytes_present"]] = 0.0
     treated[:, prm.IDX["microglia_present"]] = 0.0
-    return treated, conditioned_factor(P, group.feeder)
+    return treated, conditioned_factor(P if donor is None else donor, group.feeder)
 
 
 def simulate_wells(P: np.ndarray, group: Group, t: np.ndarray, drugs: bool = True) -> np.ndarray:
@@ -129,16 +133,19 @@ def run_culture(protocol: Protocol, progress: Callable[[int, int], None] | None 
     tissues = [] if protocol.engine == "spatial" else None
     first = 0
     for g in protocol.groups:
+        rngs = [next(streams) for _ in range(g.n)]
+        if tissues is not None:  # the donor well, as in the mean field: from the same draws (copied streams)
+            donor = np.array([well_vector(base, protocol, g, g.feeder.genotype, copy.deepcopy(r)) for r in rngs])
         # spatial wells take Cre and chimeras cell by cell, not averaged into the parameters
         host = g.model_copy(update={"cre": [], "chimera": None}) if tissues is not None else g
-        P = np.array([well_vector(base, protocol, host, g.feeder.genotype, next(streams)) for _ in range(g.n)])
+        P = np.array([well_vector(base, protocol, host, g.feeder.genotype, r) for r in rngs])
         # matched control: non-transgenic neurons (same knockouts) with non-transgenic glia
         control_group = g.model_copy(update={"genotype": "WT", "cre": []})
         ref = simulate_wells(well_vector(base, protocol, control_group, "WT", None)[None, :], g, t, drugs=False)[0]
         if tissues is not None:
             from .spatial_run import simulate_wells_spatially
 
-            obs, records = simulate_wells_spatially(protocol, g, *fed_wells(P, g), t, first)
+            obs, records = simulate_wells_spatially(protocol, g, *fed_wells(P, g, donor=donor), t, first)
             tissues += records
         else:
             obs = simulate_wells(P, g, t)
