@@ -187,7 +187,7 @@ def simulate_animal(protocol: Protocol, group: Group, p: np.ndarray, animal: int
         engine = build_engine(make_tissue(spec), p, seed, dt_days=spec.dt_days, mosaic=mosaic_of(group, spec, p),
                               focus=focus)
         if medium is not None:
-            engine.feed(medium, group.feeder.refresh_days)
+            engine.feed(medium, group.feeder.refresh_days, protocol.duration_days)
         mod = modulation(protocol, np.zeros(0, np.int64))  # drugs and ablation, as the mean field applies them
         if mod is not None:
             gi = [g.name for g in protocol.groups].index(group.name)

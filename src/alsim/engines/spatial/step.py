@@ -741,10 +741,11 @@ class SpatialEngine:
         self.P0 = self.P.copy()
         self.modulation = (np.asarray(params, np.int64), np.asarray(times, float), np.asarray(values, float))
 
-    def feed(self, factor: float, refresh_days: float | None) -> None:
+    def feed(self, factor: float, refresh_days: float | None, end_days: float = math.inf) -> None:
         """Give the well conditioned medium holding ``factor`` now, and fresh medium every
-        ``refresh_days`` (None: never again), as the mean field's recipient wells are fed."""
-        self.feeding = (float(factor), refresh_days)
+        ``refresh_days`` (None: never again) before ``end_days`` (the end of the experiment: no
+        change then), as the mean field's recipient wells are fed."""
+        self.feeding = (float(factor), refresh_days, float(end_days))
         self.tf_medium = float(factor)
         self.fields[TF] = self.tf_medium
 
@@ -807,7 +808,8 @@ class SpatialEngine:
             self.tf_medium = self._tf_made / lam + (self.tf_medium - self._tf_made / lam) * math.exp(-lam * dt)
             if self.feeding is not None and self.feeding[1] is not None:
                 every = self.feeding[1]  # a medium change at the end of the step that reaches it
-                if math.floor((self.t + dt) / every + 1e-9) > math.floor(self.t / every + 1e-9):
+                change = math.floor((self.t + dt) / every + 1e-9)
+                if change > math.floor(self.t / every + 1e-9) and change * every < self.feeding[2] - 1e-9:
                     self.tf_medium = self.feeding[0]
             self.fields[TF] = self.tf_medium
         else:  # the animal: muscle follows innervation; the corticospinal pool sees tissue-wide activation
