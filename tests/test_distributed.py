@@ -15,6 +15,7 @@ import pytest
 
 import alsim
 from alsim.experiments import cohort, runner
+from alsim.experiments.distributed import map_ordered
 
 COHORT = {"name": "dask-cohort", "seed": 8, "duration_days": 150, "save_every_days": 10, "timeseries": "summary",
           "readouts": ["survival"], "control": "WT",
@@ -40,6 +41,43 @@ def in_process(tmp_path_factory) -> dict[str, bytes]:
 def test_workers_give_the_bytes_of_the_in_process_run(in_process, tmp_path, workers):
     out = alsim.run_to_folder(COHORT, tmp_path / "run", chunk_size=CHUNK, workers=workers)
     assert _files(out) == in_process
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunks_in_threads_give_the_bytes_of_one_at_a_time(in_process, tmp_path, monkeypatch, threads):
+    """The in-process run overlaps two chunks in threads where Numba's threading layer allows it; one
+    chunk at a time (as with the workqueue layer) gives the same bytes."""
+    import numba
+
+    if threads == 2 and numba.threading_layer() not in ("omp", "tbb"):
+        pytest.skip(f"Numba's {numba.threading_layer()} layer runs one parallel loop at a time")
+    monkeypatch.setattr(runner, "_chunk_threads", lambda: threads)
+    out = alsim.run_to_folder(COHORT, tmp_path / "run", chunk_size=CHUNK)
+    assert _files(out) == in_process
+
+
+def test_threads_keep_the_order_a_window_and_the_first_error():
+    import threading
+    import time
+
+    running, most = set(), [0]
+    lock = threading.Lock()
+
+    def slow(shared, k):
+        with lock:
+            running.add(k)
+            most[0] = max(most[0], len(running))
+        time.sleep(0.01 * (5 - k % 5))  # later items finish first
+        with lock:
+            running.discard(k)
+        if k == 7:
+            raise ValueError("item 7")
+        return shared + k
+
+    assert list(map_ordered(slow, 100, range(7), threads=2)) == [100 + k for k in range(7)]
+    assert most[0] == 2
+    with pytest.raises(ValueError, match="item 7"):
+        list(map_ordered(slow, 100, range(12), threads=3))
 
 
 def _dies_once(plan, animals, marker: str):

@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def interp_rows(t, series, ages, out):
     """``out[i] = np.interp(ages[i], t[m], series[i, m])`` with ``m`` the finite points of row i."""
     tt = np.empty(t.size)
@@ -25,7 +25,7 @@ def interp_rows(t, series, ages, out):
             out[i] = np.interp(ages[i], tt[:k], ss[:k])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def ratios(series, src, ratio, ref, ref_index):
     """``series[c, a, t] = series[src[c], a, t] / ref[ref_index[a], t, src[c]]`` where ``ratio[c]``."""
     for a in prange(series.shape[1]):
@@ -37,7 +37,7 @@ def ratios(series, src, ratio, ref, ref_index):
                     series[c, a, t] = series[k, a, t] / ref[r, t, k]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def accumulate(series, group, t_idx, ages, binned, n_bins, lo, inv, count, sums, vmin, vmax, hist):
     """``analysis.bands.accumulate``: ``series`` is (columns, animals, times), animal a has values at
     its first ``ages[a]`` ages only; the statistics arrays are flat views of (groups, columns, ages)

@@ -44,7 +44,7 @@ OBSERVER = types.FunctionType(asm.OBSERVER_SIGNATURE)
 
 @njit(types.void(RHS, EVENT, NOISE, _mat, _mat, types.float64, types.float64, _vec, _i64, types.float64,
                  types.float64, types.float64, _ivec, _i64, types.boolean, _vec, _vec, _ivec, _cube, _cube, _ivec,
-                 _i64, _cube, _vec, _ivec, _ivec), cache=True, parallel=True)
+                 _i64, _cube, _vec, _ivec, _ivec), cache=True, parallel=True, nogil=True)
 def _integrate_cohort(rhs, event, noise, Y0, P, t0, t_end, t_save, method, rtol, atol, dt, seeds, max_steps,
                       stop_at_event, lower, upper, mod_idx, mod_t, mod_v, mod_group, n_work, Ysave, end_age,
                       status, nsteps):
@@ -58,7 +58,7 @@ def _integrate_cohort(rhs, event, noise, Y0, P, t0, t_end, t_save, method, rtol,
 
 
 @njit(types.void(OBSERVER, _vec, _cube, _mat, _ivec, _cube, _cube, _ivec, _i64, types.float64[:, :, :]), cache=True,
-      parallel=True)
+      parallel=True, nogil=True)
 def _observe_cohort(observe, t_save, Ysave, P, mod_idx, mod_t, mod_v, mod_group, n_work, Obs):
     """``Obs[r, a, j]``: reporter r of compartment a at save point j (reporter-major, each plane
     contiguous in time: the layout the summaries and readouts read, written without a transpose)."""

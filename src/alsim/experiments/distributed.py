@@ -1,14 +1,15 @@
 """alsim's one Dask layer: map a pure function over items, here or on a Dask cluster, results in order.
 
 ``map_ordered(fn, shared, items, client)`` yields ``fn(shared, item)`` for each item, in the order
-of ``items``. Without a client it runs in this process; with one (``dask_client``), each item is
-a task on a worker, at most a few per worker thread in flight, so neither the workers nor this
-process hold more than a window of results. ``shared`` goes to the cluster once, as a task of its
-own: if the worker holding it dies, Dask recomputes it from the graph. A task lost with its
-worker is rerun elsewhere (Dask's own bookkeeping; at most ``distributed.scheduler.allowed-failures``
-times), and each result is taken exactly once, by position, so nothing is lost or duplicated.
-Because ``fn`` is a pure function of its inputs (a cohort chunk draws each animal's numbers from
-the animal's own stream), results do not depend on the number of workers.
+of ``items``. Without a client it runs in this process (``threads`` items at once); with one
+(``dask_client``), each item is a task on a worker, at most a few per worker thread in flight, so
+neither the workers nor this process hold more than a window of results. ``shared`` goes to the
+cluster once, as a task of its own: if the worker holding it dies, Dask recomputes it from the
+graph. A task lost with its worker is rerun elsewhere (Dask's own bookkeeping; at most
+``distributed.scheduler.allowed-failures`` times), and each result is taken exactly once, by
+position, so nothing is lost or duplicated. Because ``fn`` is a pure function of its inputs (a
+cohort chunk draws each animal's numbers from the animal's own stream), results do not depend on
+the number of workers or threads.
 
 The cohort runner maps chunks of animals through it (``experiments.runner.simulate``); calibration
 and posterior runs map their own chunk functions through the same function and client.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
@@ -30,8 +32,25 @@ def _identity(x: Any) -> Any:
     return x
 
 
-def map_ordered(fn: Callable[[Any, Any], Any], shared: Any, items: Iterable, client=None) -> Iterator:
-    """``fn(shared, item)`` for each item, yielded in the order of ``items`` (see the module docstring)."""
+def map_ordered(fn: Callable[[Any, Any], Any], shared: Any, items: Iterable, client=None,
+                threads: int = 1) -> Iterator:
+    """``fn(shared, item)`` for each item, yielded in the order of ``items`` (see the module docstring).
+    Without a client, ``threads`` > 1 runs that many items at once in threads of this process (for a
+    ``fn`` whose compiled loops release the GIL)."""
+    if client is None and threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            todo = iter(items)
+            pending = deque(pool.submit(fn, shared, item) for item in islice(todo, threads))
+            try:
+                while pending:
+                    result = pending.popleft().result()
+                    for item in islice(todo, 1):
+                        pending.append(pool.submit(fn, shared, item))
+                    yield result
+            finally:
+                for future in pending:
+                    future.cancel()
+        return
     if client is None:
         for item in items:
             yield fn(shared, item)

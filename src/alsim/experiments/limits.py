@@ -3,7 +3,7 @@
 Every limit is a named constant here, so they can be relaxed in one place.
 :func:`resource_problem` estimates a run's memory and work from the protocol alone: the memory
 of ``alsim run``, which streams the cohort to disk chunk by chunk and holds one row per animal,
-one chunk's trajectories and the group summaries. :func:`in_memory_problem` is the larger
+two chunks' trajectories and the group summaries. :func:`in_memory_problem` is the larger
 estimate of ``alsim.run``, which also holds every animal's parameters and, with series ``all``,
 every animal's time series.
 """
@@ -30,7 +30,8 @@ MAX_GROUP_NAME_CHARS = 120      # group name: labels in tables and figures
 MAX_ANIMALS = 10_000_000        # animals or wells over all groups
 MAX_GROUPS = 200                # groups after sweep expansion
 MAX_MEMORY_BYTES = 4 * 2**30    # estimated peak memory of a run (see memory_estimate)
-CHUNK_ANIMALS = 2048            # animals simulated at once (the runner's chunk)
+CHUNK_ANIMALS = 2048            # animals simulated together (the runner's chunk)
+CHUNKS_IN_FLIGHT = 2            # chunks a run simulates at once in one process (experiments.runner)
 MAX_DOSES = 100_000             # boluses over all treatments of all groups
 MAX_DOSE_EVALUATIONS = 10**9    # boluses x PK samples of the follow-up (~25 s of NumPy)
 MAX_MEDIUM_CHANGES = 10_000     # conditioned-medium refreshes over all culture groups
@@ -73,10 +74,11 @@ def time_points(protocol) -> tuple[int, int]:
 
 def memory_estimate(protocol, save_every_days: float | None = None, chunk_size: int | None = None) -> int:
     """Bytes held at the peak of ``alsim run`` (streamed; ``save_every_days`` replaces the protocol's):
-    one row per animal; one chunk's states and reporters on the integration grid (counted as twice
-    the reporters, the states being fewer; twice again for the readouts' temporaries) and its tidy
-    rows (series ``all``); the group summaries: moments per group, saved age and column, and with
-    series ``summary`` their histograms (the total and one chunk's). ``chunk_size`` replaces the
+    one row per animal; the states and reporter planes on the integration grid of each of the
+    ``CHUNKS_IN_FLIGHT`` chunks simulated at once (counted as twice the reporters: the ratio planes,
+    the states and the readouts' temporaries) and their tidy rows (series ``all``); the group
+    summaries: moments per group, saved age and column, and with series ``summary`` their
+    histograms (the total and one chunk's). ``chunk_size`` replaces the
     default animals per chunk (``CHUNK_ANIMALS``)."""
     if save_every_days is not None:
         protocol = protocol.model_copy(update={"save_every_days": save_every_days})
@@ -84,9 +86,9 @@ def memory_estimate(protocol, save_every_days: float | None = None, chunk_size: 
     n = protocol.n_animals
     chunk = min(n, chunk_size or CHUNK_ANIMALS)
     series = "all" if protocol.in_culture else series_mode(protocol)
-    total = n * _ANIMAL_ROW_BYTES + 2 * 8 * chunk * grid * 2 * len(REPORTER_NAMES)
+    total = n * _ANIMAL_ROW_BYTES + CHUNKS_IN_FLIGHT * 8 * chunk * grid * 2 * len(REPORTER_NAMES)
     if series == "all":
-        total += chunk * saved * _TIDY_ROW_BYTES
+        total += CHUNKS_IN_FLIGHT * chunk * saved * _TIDY_ROW_BYTES
     if series != "none":
         slots = len(protocol.groups) * saved * _SUMMARY_COLUMNS
         total += slots * _MOMENT_BYTES

@@ -63,9 +63,23 @@ def _reduce(plan: Plan, chunks: Iterable[Chunk], stage: str, total: int, progres
     return merged
 
 
+def _chunk_threads() -> int:
+    """Chunks simulated at once in this process: ``limits.CHUNKS_IN_FLIGHT`` where Numba's threading
+    layer lets two threads launch parallel loops (OpenMP, TBB), so that one chunk's single-threaded
+    work (draws, readouts, tables) overlaps another's engine; else one."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel loop has run yet (the references and pilot run them first)
+        return 1
+    return limits.CHUNKS_IN_FLIGHT if layer in ("omp", "tbb") else 1
+
+
 def simulate(protocol: Protocol, on_chunk: Callable[[Chunk], None], *, chunk_size: int | None = None,
              client=None, progress: Progress | None = None) -> Summaries | None:
-    """Simulate an animal protocol chunk by chunk (on Dask workers with ``client``) and hand each
+    """Simulate an animal protocol chunk by chunk (on Dask workers with ``client``; in this process,
+    two chunks at once where Numba allows, :func:`_chunk_threads`) and hand each
     chunk to ``on_chunk`` in animal order. With series ``summary`` a pilot (the first animals of each
     group, simulated once more later) sets the summary bins first. Returns the group summaries
     (None with series ``none``)."""
@@ -78,8 +92,8 @@ def simulate(protocol: Protocol, on_chunk: Callable[[Chunk], None], *, chunk_siz
         parts = [pilot[i:i + size] for i in range(0, pilot.size, size)]
         plan = with_bins(plan, _reduce(plan, map_ordered(simulate_chunk, plan, parts, client), "pilot",
                                        pilot.size, progress))
-    merged = _reduce(plan, map_ordered(simulate_chunk, plan, plan.chunks(size), client), "simulate", plan.n,
-                     progress, on_chunk)
+    chunks = map_ordered(simulate_chunk, plan, plan.chunks(size), client, _chunk_threads())
+    merged = _reduce(plan, chunks, "simulate", plan.n, progress, on_chunk)
     if merged is None:
         return None
     return Summaries(bands.table(plan.timeseries, merged[0]), bands.table(plan.weighings, merged[1]))
