@@ -146,7 +146,7 @@ def accumulate(layout: Layout, into: Partial, series: np.ndarray, group: np.ndar
         group = row
     hist = into.hist.reshape(-1) if binned else np.zeros(1, np.uint32)
     ages = np.full(len(group), len(t_idx), np.int64) if alive is None else np.asarray(alive, np.int64)
-    # each plane of ``series`` is read in place (the planes of :func:`columns` are padded apart: not one block)
+    # each plane of ``series`` is read in place (``reporter_planes`` pads them apart: not one block to copy)
     _accumulate(np.asarray(series, dtype=np.float64), np.asarray(group, np.int64),
                 np.asarray(t_idx, np.int64), ages, binned, BINS, lo, inv, into.count.reshape(-1), into.sums.reshape(-1),
                 into.vmin.reshape(-1), into.vmax.reshape(-1), hist)

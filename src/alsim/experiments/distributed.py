@@ -32,6 +32,25 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _windowed(submit: Callable[[Any], Any], items: Iterable, window: int) -> Iterator:
+    """The results of ``submit(item)`` futures, in the order of ``items``, at most ``window`` in
+    flight; each future is released once its result is taken (Dask) and the rest cancelled on exit."""
+    todo = iter(items)
+    pending = deque(submit(item) for item in islice(todo, window))
+    try:
+        while pending:
+            future = pending.popleft()
+            result = future.result()
+            if hasattr(future, "release"):  # a Dask future holds its result on the cluster until released
+                future.release()
+            for item in islice(todo, 1):
+                pending.append(submit(item))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+
+
 def map_ordered(fn: Callable[[Any, Any], Any], shared: Any, items: Iterable, client=None,
                 threads: int = 1) -> Iterator:
     """``fn(shared, item)`` for each item, yielded in the order of ``items`` (see the module docstring).
@@ -39,17 +58,7 @@ def map_ordered(fn: Callable[[Any, Any], Any], shared: Any, items: Iterable, cli
     ``fn`` whose compiled loops release the GIL)."""
     if client is None and threads > 1:
         with ThreadPoolExecutor(threads) as pool:
-            todo = iter(items)
-            pending = deque(pool.submit(fn, shared, item) for item in islice(todo, threads))
-            try:
-                while pending:
-                    result = pending.popleft().result()
-                    for item in islice(todo, 1):
-                        pending.append(pool.submit(fn, shared, item))
-                    yield result
-            finally:
-                for future in pending:
-                    future.cancel()
+            yield from _windowed(lambda item: pool.submit(fn, shared, item), items, threads)
         return
     if client is None:
         for item in items:
@@ -57,19 +66,9 @@ def map_ordered(fn: Callable[[Any, Any], Any], shared: Any, items: Iterable, cli
         return
     shared_future = client.submit(_identity, shared, pure=False)
     window = IN_FLIGHT_PER_THREAD * max(1, sum(client.nthreads().values()))
-    todo = iter(items)
-    pending = deque(client.submit(fn, shared_future, item, pure=False) for item in islice(todo, window))
     try:
-        while pending:
-            future = pending.popleft()
-            result = future.result()
-            future.release()
-            for item in islice(todo, 1):
-                pending.append(client.submit(fn, shared_future, item, pure=False))
-            yield result
+        yield from _windowed(lambda item: client.submit(fn, shared_future, item, pure=False), items, window)
     finally:
-        for future in pending:
-            future.cancel()
         shared_future.cancel()
 
 
