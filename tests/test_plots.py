@@ -188,3 +188,33 @@ def test_a_figure_worker_that_dies_fails_the_call_instead_of_hanging(result, tmp
     monkeypatch.setattr(plots, "_figure_processes", lambda n: 2)
     with pytest.raises(BrokenProcessPool):
         write_figures(result, tmp_path)
+
+
+def test_km_figure_draws_the_curve_and_the_animals_at_risk(result):
+    """Each group's step curve is its Kaplan-Meier estimate, and the row under the axis counts the
+    animals still followed at each age tick; drawing it loads no lifelines."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from alsim.analysis.survival import durations_events, km_curve
+    from alsim.report.plots import inputs_of, plot_survival
+
+    inputs = inputs_of(result)
+    ctx = {"groups": ["G93A", "WT"], "color": {"G93A": "C0", "WT": "C1"}, "ls": {"G93A": "-", "WT": "--"},
+           "duration": 200.0}
+    fig = plot_survival(inputs, ctx)
+    ax = fig.axes[0]
+    t, e = durations_events(result.animals, "survival", 200.0)
+    g93a = (result.animals["group"] == "G93A").to_numpy()
+    times, survival, _, _ = km_curve(t[g93a], e[g93a])
+    curve = next(line for line in ax.get_lines() if line.get_label() == "G93A")
+    np.testing.assert_array_equal(curve.get_xdata(), times)
+    np.testing.assert_array_equal(curve.get_ydata(), survival)
+    texts = [x.get_text() for x in ax.texts]
+    row = texts[texts.index("G93A") + 1:texts.index("WT")]
+    ticks = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
+    assert row == [str(int((t[g93a] >= x).sum())) for x in ticks] and row[0] == "6" and row[-1] == "0"
+    code = "import sys, alsim.report.plots; print('lifelines' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -8,7 +8,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import logrank_test
 
 from alsim.analysis.design import analytic_power_normal, logrank_many, n_for_power, resample_power
-from alsim.analysis.survival import arm_statistics, durations_events
+from alsim.analysis.survival import arm_statistics, durations_events, km_curve
 
 
 def _table(seed=0, n=40, shift=6.0, other_rate=0.004):
@@ -34,6 +34,20 @@ def test_arm_statistics_match_lifelines():
     hr = CoxPHFitter().fit(df, "T", "E").hazard_ratios_["arm"]
     assert res.loc["trt", "hazard_ratio"] == pytest.approx(hr, rel=1e-9)
     assert res.loc["trt", "hr_low"] < hr < res.loc["trt", "hr_high"]
+
+
+def test_km_curve_is_lifelines_curve_and_band():
+    """The curve the figures draw: lifelines' survival function and exponential Greenwood band, at
+    every distinct time (ties and censoring included)."""
+    t, e = durations_events(_table(seed=3), "survival", 145.0)
+    t = np.round(t)  # ties
+    kmf = KaplanMeierFitter(alpha=0.05).fit(t, e)
+    times, survival, low, high = km_curve(t, e, 0.05)
+    np.testing.assert_array_equal(times, kmf.survival_function_.index.to_numpy())
+    np.testing.assert_allclose(survival, kmf.survival_function_.iloc[:, 0].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(low, kmf.confidence_interval_.iloc[:, 0].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(high, kmf.confidence_interval_.iloc[:, 1].to_numpy(), rtol=1e-9)
+    assert 0 < (~e).sum() < e.size and survival[-1] < 1.0
 
 
 def test_cox_without_a_finite_estimate_is_reported_not_printed():

@@ -8,10 +8,12 @@ Animals that never reach the event within follow-up are censored at the end.
 
 Runs of up to ``LIFELINES_MAX_ANIMALS`` animals use lifelines itself. lifelines costs
 seconds per Cox fit at 10^5 animals and a minute or more at 10^6, so larger runs use the
-estimators below, vectorised over the distinct event times: the Kaplan-Meier median with
-lifelines' exponential Greenwood interval (same arithmetic, so the same medians), the log-rank
-test with ties, and the Cox model with one binary covariate (the arm) and Efron's handling of
-ties, by Newton's method. ``tests/test_survival_design.py`` holds them to lifelines.
+estimators below, vectorised over the distinct event times: the Kaplan-Meier curve with
+lifelines' exponential Greenwood interval (same arithmetic, so the same medians; the figures draw
+it for every run size), the log-rank test with ties, and the Cox model with one binary covariate
+(the arm) and Efron's handling of ties, by Newton's method. ``tests/test_survival_design.py``
+holds them to lifelines. lifelines is imported only where it is used: importing it takes about
+a second, which a large run (and its figures) need not spend.
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError
-from lifelines.statistics import logrank_test
-from lifelines.utils import median_survival_times
 from scipy import stats
 
 LIFELINES_MAX_ANIMALS = 5_000  # larger runs use the vectorised estimators of this module
@@ -77,6 +75,9 @@ def _cox_vs_control(df: pd.DataFrame, alpha: float, fast: bool = False, covariat
             return {"hr_note": NOT_CONVERGED}
         hr, lo, hi = fit
     else:
+        from lifelines import CoxPHFitter
+        from lifelines.exceptions import ConvergenceError
+
         cols = ["T", "E", "arm", *covariates] + (["litter"] if cluster else [])
         with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
             warnings.simplefilter("ignore")  # convergence trouble is judged from the estimate below
@@ -114,20 +115,14 @@ def arm_statistics(animals: pd.DataFrame, control: str, endpoint: str = "surviva
     fast = len(animals) > LIFELINES_MAX_ANIMALS
     for g in groups:
         m = group == g
-        if fast:
-            median, low, high = km_median(t_all[m], e_all[m], alpha)
-        else:
-            kmf = KaplanMeierFitter(alpha=alpha).fit(t_all[m], e_all[m])
-            ci = median_survival_times(kmf.confidence_interval_)
-            median, low, high = kmf.median_survival_time_, ci.iloc[0, 0], ci.iloc[0, 1]
+        median, low, high = km_median(t_all[m], e_all[m], alpha) if fast else _lifelines_km_median(
+            t_all[m], e_all[m], alpha)
         row = {"group": g, "endpoint": endpoint, "n": int(m.sum()), "events": int(e_all[m].sum()),
                "median_d": float(median), "median_low_d": float(low), "median_high_d": float(high),
                "logrank_p": np.nan, "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": ""}
         if g != control:
-            if fast:
-                row["logrank_p"] = logrank_p(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl])
-            else:
-                row["logrank_p"] = float(logrank_test(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl]).p_value)
+            test = logrank_p if fast else _lifelines_logrank_p
+            row["logrank_p"] = test(t_all[m], t_all[ctrl], e_all[m], e_all[ctrl])
             sub = np.concatenate([np.nonzero(m)[0], np.nonzero(ctrl)[0]])
             df = pd.DataFrame({"T": t_all[sub], "E": e_all[sub].astype(int),
                                "arm": np.r_[np.ones(m.sum()), np.zeros(ctrl.sum())]})
@@ -150,9 +145,27 @@ def _first_at_or_below(times: np.ndarray, curve: np.ndarray, q: float) -> float:
     return float(times[np.searchsorted(-curve, -q)]) if curve[-1] <= q else np.inf
 
 
-def km_median(t: np.ndarray, e: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Kaplan-Meier median survival time and its (1 - alpha) interval from the exponential
-    Greenwood bounds of the survival curve, in lifelines' arithmetic (``KaplanMeierFitter``)."""
+def _lifelines_km_median(t: np.ndarray, e: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """:func:`km_median` by lifelines itself."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    kmf = KaplanMeierFitter(alpha=alpha).fit(t, e)
+    ci = median_survival_times(kmf.confidence_interval_)
+    return float(kmf.median_survival_time_), float(ci.iloc[0, 0]), float(ci.iloc[0, 1])
+
+
+def _lifelines_logrank_p(t1: np.ndarray, t0: np.ndarray, e1: np.ndarray, e0: np.ndarray) -> float:
+    """:func:`logrank_p` by lifelines itself."""
+    from lifelines.statistics import logrank_test
+
+    return float(logrank_test(t1, t0, e1, e0).p_value)
+
+
+def km_curve(t: np.ndarray, e: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, ...]:
+    """The Kaplan-Meier curve of durations ``t`` with events ``e``: (distinct times with 0 first,
+    survival just after each, lower and upper (1 - alpha) exponential Greenwood bounds), in
+    lifelines' arithmetic (``KaplanMeierFitter``: survival_function_ and confidence_interval_)."""
     times, n, d = _event_table(t, e)
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.exp(np.cumsum(np.log(n - d) - np.log(n)))
@@ -163,8 +176,14 @@ def km_median(t: np.ndarray, e: np.ndarray, alpha: float = 0.05) -> tuple[float,
         z = stats.norm.ppf(1 - alpha / 2)
         low = np.exp(-np.exp(np.log(-v) - z * np.sqrt(greenwood) / v))
         high = np.exp(-np.exp(np.log(-v) + z * np.sqrt(greenwood) / v))
-    low, high = np.where(np.isnan(low), 1.0, low), np.where(np.isnan(high), 1.0, high)
-    return tuple(_first_at_or_below(times, c, 0.5) for c in (survival, low, high))
+    return times, survival, np.where(np.isnan(low), 1.0, low), np.where(np.isnan(high), 1.0, high)
+
+
+def km_median(t: np.ndarray, e: np.ndarray, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Kaplan-Meier median survival time and its (1 - alpha) interval from the exponential
+    Greenwood bounds of the survival curve, in lifelines' arithmetic (``KaplanMeierFitter``)."""
+    times, *curves = km_curve(t, e, alpha)
+    return tuple(_first_at_or_below(times, c, 0.5) for c in curves)
 
 
 def _two_arm_table(t1, t0, e1, e0) -> tuple[np.ndarray, ...]:
@@ -259,8 +278,7 @@ def contrast_statistics(animals: pd.DataFrame, contrasts, endpoint: str = "survi
     for arm, ref in contrasts:
         a, r = group == arm, group == ref
         sub = np.concatenate([np.nonzero(a)[0], np.nonzero(r)[0]])
-        kmf = KaplanMeierFitter(alpha=alpha).fit(t_all[a], e_all[a])
-        ci = median_survival_times(kmf.confidence_interval_)
+        median, low, high = _lifelines_km_median(t_all[a], e_all[a], alpha)
         df = pd.DataFrame({"T": t_all[sub], "E": e_all[sub].astype(int),
                            "arm": np.r_[np.ones(a.sum()), np.zeros(r.sum())], "sex": female[sub],
                            "litter": litter[sub]})
@@ -268,9 +286,8 @@ def contrast_statistics(animals: pd.DataFrame, contrasts, endpoint: str = "survi
         used = [c for c in covariates if df["sex"].nunique() > 1]  # one sex only: nothing to adjust for
         cluster = bool(pd.notna(df["litter"]).all() and df["litter"].nunique() > 1)
         row = {"group": arm, "reference": ref, "endpoint": endpoint, "n": int(a.sum()), "events": int(e_all[a].sum()),
-               "median_d": float(kmf.median_survival_time_), "median_low_d": float(ci.iloc[0, 0]),
-               "median_high_d": float(ci.iloc[0, 1]),
-               "logrank_p": float(logrank_test(t_all[a], t_all[r], e_all[a], e_all[r]).p_value),
+               "median_d": median, "median_low_d": low, "median_high_d": high,
+               "logrank_p": _lifelines_logrank_p(t_all[a], t_all[r], e_all[a], e_all[r]),
                "hazard_ratio": np.nan, "hr_low": np.nan, "hr_high": np.nan, "hr_note": "",
                **({k: np.nan for k in INTERACTION_COLUMNS} if INTERACTION in covariates else {}),
                "adjusted_for": " + ".join([c if c != INTERACTION else "arm x sex (hazard ratio: males)" for c in used]
