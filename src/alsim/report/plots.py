@@ -535,7 +535,7 @@ def plot_phases(result, ctx) -> Figure:
     """Early (onset to -10 % weight) and late (-10 % weight to end stage) phase durations per arm,
     mean with 95 % confidence interval (t), and above each bar the animals it rests on (of the arm):
     an animal that reaches end stage before losing 10 % of its peak weight has neither phase."""
-    from scipy import stats
+    from scipy import special  # the t quantile (scipy.stats costs ~1 s to import)
 
     a = result.animals
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(ctx["transgenic"]) + 3), 4.5))
@@ -546,7 +546,7 @@ def plot_phases(result, ctx) -> Figure:
             v = arm.dropna().to_numpy()
             if v.size == 0:
                 continue
-            half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
+            half = special.stdtrit(v.size - 1, 0.975) * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
             xi = i + (k - 0.5) * width
             ax.bar(xi, v.mean(), width, yerr=half, capsize=3, color=ctx["color"][g],
                    alpha=0.9 if k == 0 else 0.45, hatch=None if k == 0 else "//", edgecolor="black",
