@@ -192,10 +192,7 @@ def test_a_figure_worker_that_dies_fails_the_call_instead_of_hanging(result, tmp
 
 def test_km_figure_draws_the_curve_and_the_animals_at_risk(result):
     """Each group's step curve is its Kaplan-Meier estimate, and the row under the axis counts the
-    animals still followed at each age tick; drawing it loads no lifelines."""
-    import subprocess
-    import sys
-
+    animals still followed at each age tick."""
     import numpy as np
 
     from alsim.analysis.survival import durations_events, km_curve
@@ -216,7 +213,13 @@ def test_km_figure_draws_the_curve_and_the_animals_at_risk(result):
     row = texts[texts.index("G93A") + 1:texts.index("WT")]
     ticks = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
     assert row == [str(int((t[g93a] >= x).sum())) for x in ticks] and row[0] == "6" and row[-1] == "0"
-    # what a large run imports to write its folder loads neither lifelines nor scipy.stats (~1 s each)
+
+
+def test_the_modules_a_run_writes_with_load_neither_lifelines_nor_scipy_stats():
+    """Each costs ~1 s to import: a large run's statistics and figures need neither (a fresh interpreter)."""
+    import subprocess
+    import sys
+
     code = ("import sys, alsim.io.stream, alsim.io.store, alsim.analysis.compare, alsim.analysis.survival, "
             "alsim.report.html, alsim.report.plots; print('lifelines' in sys.modules, 'scipy.stats' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False False"
