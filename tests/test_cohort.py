@@ -114,6 +114,34 @@ def test_group_summaries_add_up_chunk_by_chunk():
         assert np.array_equal(getattr(again, name), getattr(whole, name))
 
 
+def test_group_summaries_of_mixed_groups_on_a_gathered_age_grid_match_numpy():
+    """Animals of the groups interleaved, ages at every other saved point, an infinite value and
+    deaths: each (group, column, age) slot holds the count, sums, extremes and histogram of exactly
+    the finite values of its animals alive at that age."""
+    rng = np.random.default_rng(8)
+    values = rng.lognormal(0.0, 0.4, (3, 301, 20))  # (columns, animals, saved points)
+    values[1, 7, 4] = np.inf
+    group = rng.integers(0, 3, 301)
+    t_idx = np.arange(0, 20, 2)  # layout age j is saved point 2j
+    alive = rng.integers(0, 11, 301)
+    layout = bands.Layout(("a", "b", "c"), np.arange(10.0), ("x", "y", "z"))
+    layout = bands.Layout(layout.groups, layout.ages, layout.columns, np.full(layout.shape, 0.5),
+                          np.full(layout.shape, 2.0 ** -7))  # an exact bin width: 128 bins per unit
+    part = bands.Partial.empty(layout)
+    bands.accumulate(layout, part, values, group, time_index=t_idx, alive=alive)
+    for g in range(3):
+        for c in range(3):
+            for j in range(10):
+                x = values[c, (group == g) & (alive > j), t_idx[j]]
+                x = x[np.isfinite(x)]
+                assert part.count[g, c, j] == x.size
+                np.testing.assert_allclose(part.sums[g, c, j], [x.sum(), (x * x).sum()], rtol=1e-12)
+                assert (part.vmin[g, c, j], part.vmax[g, c, j]) == ((x.min(), x.max()) if x.size else (np.inf, -np.inf))
+                k = np.clip(np.floor((x - 0.5) * 128.0) + 1, 0, bands.BINS + 1).astype(int)
+                assert np.array_equal(part.hist[g, c, j], np.bincount(k, minlength=bands.BINS + 2))
+    assert part.count.sum() == sum(((group == g) & (alive > j)).sum() for g in range(3) for j in range(10)) * 3 - 1
+
+
 def test_ratio_planes_divide_by_each_animals_reference():
     rng = np.random.default_rng(5)
     series = reporter_planes(4, 7, 5)
