@@ -123,14 +123,18 @@ def test_large_arms_are_drawn_as_densities_not_dots(monkeypatch):
 
 
 def test_figures_drawn_in_forked_processes_are_the_same_bytes(result, tmp_path, monkeypatch):
-    """write_figures draws in one process per core where it can fork; the files equal one process's."""
+    """write_figures draws in one process per core where it can fork; the files equal one process's,
+    and the progress it reports is the same."""
     from alsim.report import plots
 
+    heard = {1: [], 2: []}
     monkeypatch.setattr(plots, "_figure_processes", lambda n: 2)
-    forked = write_figures(result, tmp_path / "forked")
+    forked = write_figures(result, tmp_path / "forked", lambda done, total: heard[2].append((done, total)))
     monkeypatch.setattr(plots, "_figure_processes", lambda n: 1)
-    alone = write_figures(result, tmp_path / "alone")
+    alone = write_figures(result, tmp_path / "alone", lambda done, total: heard[1].append((done, total)))
     assert len(forked) >= 8 and [p.name for p in forked] == [p.name for p in alone]
+    # the progress display hears of the start and of each figure saved, in order, either way
+    assert heard[1] == heard[2] == [(k, len(forked)) for k in range(len(forked) + 1)]
     for a, b in zip(forked, alone):
         assert a.read_bytes() == b.read_bytes(), a.name
 

@@ -307,9 +307,8 @@ def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
         table().to_csv(folder / name, index=False)
         if progress is not None:
             progress("statistics", k, len(steps))
-    figures = write_figures(inputs, folder / "figures")
-    if progress is not None:
-        progress("figures", len(figures), len(figures))
+    figures = write_figures(inputs, folder / "figures",
+                            None if progress is None else lambda done, total: progress("figures", done, total))
     claims = claim_rows(protocol, animals) if protocol.claim is not None else None
     (folder / "summary.md").write_text(summary_markdown(protocol, animals, claims))
     write_report(folder)  # last: it reads the summary, tables, figures and manifest just written

@@ -704,10 +704,11 @@ def _figure_processes(n_figures: int) -> int:
     return max(1, min(FIGURE_PROCESSES, len(os.sched_getaffinity(0)), n_figures))
 
 
-def write_figures(result, out_dir: Path) -> list[Path]:
+def write_figures(result, out_dir: Path, progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the figures of the protocol's readouts into ``out_dir`` (created if missing) as PNG,
     and also as SVG or PDF when the protocol asks (``vector_figures``); returns the files written,
-    in the order of the table in the module docstring.
+    in the order of the table in the module docstring. ``progress(done, total)`` hears of the
+    start and of each figure saved, in that order.
 
     Figures are independent, so on Linux they are drawn by forked processes, one per core: with
     the cores idle once the animals are simulated, the figures of a large run take half the time
@@ -720,8 +721,18 @@ def write_figures(result, out_dir: Path) -> list[Path]:
     jobs = _planned(result)
     vector = getattr(result.protocol, "vector_figures", None)
     processes = _figure_processes(len(jobs))
+    parts: list[list[Path]] = []
+    if progress is not None:
+        progress(0, len(jobs))
+
+    def saved(part: list[Path]) -> None:
+        parts.append(part)
+        if progress is not None:
+            progress(len(parts), len(jobs))
+
     if processes == 1:
-        parts = [_draw_and_save(job, out_dir, vector) for job in jobs]
+        for job in jobs:
+            saved(_draw_and_save(job, out_dir, vector))
     else:
         with warnings.catch_warnings():
             # Python >= 3.12 warns that forking a process with threads (Numba's, Dask's) may deadlock the
@@ -730,7 +741,8 @@ def write_figures(result, out_dir: Path) -> list[Path]:
             # a worker killed (out of memory, a crash) fails the run (BrokenProcessPool) instead of hanging it
             with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_start_figure_worker, initargs=(jobs, out_dir, vector)) as pool:
-                parts = list(pool.map(_worker_draw, range(len(jobs))))
+                for part in pool.map(_worker_draw, range(len(jobs))):  # in order, as each is saved
+                    saved(part)
     return [path for part in parts for path in part]
 
 
