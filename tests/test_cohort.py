@@ -124,6 +124,7 @@ def test_group_summaries_of_mixed_groups_on_a_gathered_age_grid_match_numpy():
     group = rng.integers(0, 3, 301)
     t_idx = np.arange(0, 20, 2)  # layout age j is saved point 2j
     alive = rng.integers(0, 11, 301)
+    assert alive[7] > 2  # the infinite value (animal 7, layout age 2) lies where it is read
     layout = bands.Layout(("a", "b", "c"), np.arange(10.0), ("x", "y", "z"))
     layout = bands.Layout(layout.groups, layout.ages, layout.columns, np.full(layout.shape, 0.5),
                           np.full(layout.shape, 2.0 ** -7))  # an exact bin width: 128 bins per unit
@@ -139,6 +140,7 @@ def test_group_summaries_of_mixed_groups_on_a_gathered_age_grid_match_numpy():
                 assert (part.vmin[g, c, j], part.vmax[g, c, j]) == ((x.min(), x.max()) if x.size else (np.inf, -np.inf))
                 k = np.clip(np.floor((x - 0.5) * 128.0) + 1, 0, bands.BINS + 1).astype(int)
                 assert np.array_equal(part.hist[g, c, j], np.bincount(k, minlength=bands.BINS + 2))
+    # every value an animal has while alive is counted, once, but the infinite one
     assert part.count.sum() == sum(((group == g) & (alive > j)).sum() for g in range(3) for j in range(10)) * 3 - 1
 
 
