@@ -43,6 +43,20 @@ def test_streamed_tables_do_not_depend_on_the_chunk_size(tmp_path):
     assert len(back.animals) == 360 and (back.timeseries.sex == "female").any()
 
 
+def test_a_run_reports_each_stage_from_its_start_to_its_end(tmp_path):
+    """The progress display hears every stage of a run: the animals simulated, each statistics
+    table (from 0, before the first is computed) and each figure saved (drawn meanwhile)."""
+    heard = []
+    small = {**SMALL, "groups": [{**g, "n": 20} for g in SMALL["groups"]]}
+    out = alsim.run_to_folder(small, tmp_path / "p", progress=lambda *call: heard.append(call))
+    stage = {s: [(d, t) for name, d, t in heard if name == s] for s in ("simulate", "statistics", "figures")}
+    assert stage["simulate"][-1] == (40, 40)
+    assert stage["statistics"] == [(0, 2), (1, 2), (2, 2)]  # comparisons.csv, survival_stats.csv
+    figures = len(list((out / "figures").iterdir()))
+    assert figures == 4 and stage["figures"] == [(k, figures) for k in range(figures + 1)]
+    assert heard.index(("figures", 0, figures)) < heard.index(("statistics", 0, 2))  # drawing starts first
+
+
 def test_summary_runs_store_group_quantiles(tmp_path):
     tidy = alsim.run({**SMALL, "timeseries": "all"})
     out = alsim.run_to_folder({**SMALL, "timeseries": "summary"}, tmp_path / "s")

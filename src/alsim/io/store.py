@@ -293,7 +293,7 @@ def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
     from ..analysis.survival import survival_report
     from ..analysis.timing import timing_table
     from ..report.html import write_report
-    from ..report.plots import write_figures
+    from ..report.plots import drawing_figures
 
     folder = Path(folder)
     protocol, animals, control = inputs.protocol, inputs.animals, inputs.protocol.control
@@ -303,12 +303,16 @@ def write_analyses(inputs, folder: Path, progress=None) -> list[Path]:
     if (control is not None or protocol.contrasts) and not protocol.in_culture:
         steps.append(("survival_stats.csv", lambda: survival_report(
             animals, control, protocol.duration_days, protocol.contrasts, protocol.covariates)))
-    for k, (name, table) in enumerate(steps, start=1):
-        table().to_csv(folder / name, index=False)
-        if progress is not None:
-            progress("statistics", k, len(steps))
-    figures = write_figures(inputs, folder / "figures",
-                            None if progress is None else lambda done, total: progress("figures", done, total))
+    # the figures are drawn (by forked processes, where they can be) while the statistics are computed
+    with drawing_figures(inputs, folder / "figures",
+                         None if progress is None else lambda done, total: progress("figures", done, total)) as drawn:
+        for k, (name, table) in enumerate(steps):
+            if progress is not None:
+                progress("statistics", k, len(steps))
+            table().to_csv(folder / name, index=False)
+        if progress is not None and steps:
+            progress("statistics", len(steps), len(steps))
+        figures = drawn()
     claims = claim_rows(protocol, animals) if protocol.claim is not None else None
     (folder / "summary.md").write_text(summary_markdown(protocol, animals, claims))
     write_report(folder)  # last: it reads the summary, tables, figures and manifest just written

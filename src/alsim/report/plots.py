@@ -39,12 +39,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import matplotlib
 
@@ -708,42 +710,66 @@ def write_figures(result, out_dir: Path, progress: Callable[[int, int], None] | 
     """Write the figures of the protocol's readouts into ``out_dir`` (created if missing) as PNG,
     and also as SVG or PDF when the protocol asks (``vector_figures``); returns the files written,
     in the order of the table in the module docstring. ``progress(done, total)`` hears of the
-    start and of each figure saved, in that order.
+    start and of each figure saved. (:func:`drawing_figures` lets the caller work meanwhile.)"""
+    with drawing_figures(result, out_dir, progress) as written:
+        return written()
+
+
+@contextmanager
+def drawing_figures(result, out_dir: Path,
+                    progress: Callable[[int, int], None] | None = None) -> Iterator[Callable[[], list[Path]]]:
+    """:func:`write_figures`, begun on entry where the figures are drawn by other processes: the
+    block's own work (a run's statistics) overlaps them. Yields the function that waits for the
+    figures and returns their files, in order.
 
     Figures are independent, so on Linux they are drawn by forked processes, one per core: with
     the cores idle once the animals are simulated, the figures of a large run take half the time
-    (``bench/bench_cohort.py``). A forked worker draws from the inputs it inherits (matplotlib
-    and pandas only: no Numba threads, which do not survive a fork) and only writes its files;
-    the files are the same bytes as when this process draws them all (test).
+    (``bench/bench_cohort.py``), and a small run's statistics (lifelines' import and fits, ~1 s)
+    are computed while they are drawn. A forked worker draws from the inputs it inherits
+    (matplotlib and pandas only: no Numba threads, which do not survive a fork) and only writes
+    its files; the files are the same bytes as when this process draws them all (test). Where
+    processes cannot be forked, this process draws them when the function is called.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = _planned(result)
     vector = getattr(result.protocol, "vector_figures", None)
     processes = _figure_processes(len(jobs))
-    parts: list[list[Path]] = []
+    saved = 0
+    lock = threading.Lock()
     if progress is not None:
         progress(0, len(jobs))
 
-    def saved(part: list[Path]) -> None:
-        parts.append(part)
-        if progress is not None:
-            progress(len(parts), len(jobs))
+    def one_saved(future=None) -> None:  # a forked worker's figure: in the pool's thread
+        nonlocal saved
+        if future is not None and (future.cancelled() or future.exception() is not None):
+            return
+        with lock:
+            saved += 1
+            if progress is not None:
+                progress(saved, len(jobs))
 
     if processes == 1:
-        for job in jobs:
-            saved(_draw_and_save(job, out_dir, vector))
-    else:
+        def draw_all() -> list[Path]:
+            parts = []
+            for job in jobs:
+                parts.append(_draw_and_save(job, out_dir, vector))
+                one_saved()
+            return [path for part in parts for path in part]
+
+        yield draw_all
+        return
+    # a worker killed (out of memory, a crash) fails the run (BrokenProcessPool) instead of hanging it
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start_figure_worker, initargs=(jobs, out_dir, vector)) as pool:
         with warnings.catch_warnings():
             # Python >= 3.12 warns that forking a process with threads (Numba's, Dask's) may deadlock the
             # child; the workers only draw with matplotlib and write files (see _start_figure_worker)
             warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*")
-            # a worker killed (out of memory, a crash) fails the run (BrokenProcessPool) instead of hanging it
-            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_start_figure_worker, initargs=(jobs, out_dir, vector)) as pool:
-                for part in pool.map(_worker_draw, range(len(jobs))):  # in order, as each is saved
-                    saved(part)
-    return [path for part in parts for path in part]
+            futures = [pool.submit(_worker_draw, k) for k in range(len(jobs))]  # forks every worker now
+        for future in futures:
+            future.add_done_callback(one_saved)
+        yield lambda: [path for future in futures for path in future.result()]
 
 
 POSTERIOR_READOUTS = (("onset_d", "Onset (d)"), ("end_stage_d", "Survival (d)"),
