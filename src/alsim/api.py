@@ -130,7 +130,8 @@ def run_to_folder(protocol: Protocol | str | Path | Mapping, out: str | Path, *,
     memory is set by the chunk size (``chunk_size`` animals), not by the cohort. ``workers`` starts a
     local Dask cluster of that many processes, ``scheduler`` connects to one (an address); results
     are the same bytes either way. ``progress(stage, done, total)`` hears of each stage (pilot,
-    simulate, statistics, figures). ``read_run(out)`` gives the result back."""
+    simulate, statistics, figures; the figures, drawn while the statistics are computed, may be
+    heard of from another thread). ``read_run(out)`` gives the result back."""
     from .experiments.distributed import dask_client
     from .io.stream import stream_run
 

@@ -710,7 +710,8 @@ def write_figures(result, out_dir: Path, progress: Callable[[int, int], None] | 
     """Write the figures of the protocol's readouts into ``out_dir`` (created if missing) as PNG,
     and also as SVG or PDF when the protocol asks (``vector_figures``); returns the files written,
     in the order of the table in the module docstring. ``progress(done, total)`` hears of the
-    start and of each figure saved. (:func:`drawing_figures` lets the caller work meanwhile.)"""
+    start and of each figure saved (from another thread where the figures are drawn by forked
+    processes). (:func:`drawing_figures` lets the caller work meanwhile.)"""
     with drawing_figures(result, out_dir, progress) as written:
         return written()
 
@@ -740,7 +741,7 @@ def drawing_figures(result, out_dir: Path,
     if progress is not None:
         progress(0, len(jobs))
 
-    def one_saved(future=None) -> None:  # a forked worker's figure: in the pool's thread
+    def one_saved(future=None) -> None:  # for a forked worker's figure, called in the pool's thread
         nonlocal saved
         if future is not None and (future.cancelled() or future.exception() is not None):
             return
