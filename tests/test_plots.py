@@ -194,6 +194,49 @@ def test_a_figure_worker_that_dies_fails_the_call_instead_of_hanging(result, tmp
         write_figures(result, tmp_path)
 
 
+def _slow_figures(seconds: float, n: int) -> list:
+    """Figure jobs that each take ``seconds`` to draw an empty figure."""
+    import time
+
+    from matplotlib.figure import Figure
+
+    def draw() -> Figure:
+        time.sleep(seconds)
+        return Figure(figsize=(1, 1))
+
+    return [(f"slow{k}", draw) for k in range(n)]
+
+
+def test_a_failure_while_figures_are_drawn_stops_them(result, tmp_path, monkeypatch):
+    """The statistics fail (or the user interrupts) while forked processes draw: the error comes at
+    once, no further figure is written and no drawing process is left."""
+    import multiprocessing
+
+    from alsim.report import plots
+
+    monkeypatch.setattr(plots, "_planned", lambda res: _slow_figures(1.0, 6))
+    monkeypatch.setattr(plots, "_figure_processes", lambda n: 2)
+    with pytest.raises(ValueError, match="statistics failed"):
+        with plots.drawing_figures(result, tmp_path):
+            raise ValueError("statistics failed")
+    assert list(tmp_path.iterdir()) == [] and multiprocessing.active_children() == []
+
+
+def test_an_error_in_the_progress_display_is_raised_not_logged(result, tmp_path, monkeypatch):
+    """A progress callback that raises in the pool's thread fails the call, as it does in one process."""
+    from alsim.report import plots
+
+    def progress(done, total):
+        if done == 2:
+            raise RuntimeError("display closed")
+
+    monkeypatch.setattr(plots, "_planned", lambda res: _slow_figures(0.0, 4))
+    for processes in (2, 1):
+        monkeypatch.setattr(plots, "_figure_processes", lambda n, k=processes: k)
+        with pytest.raises(RuntimeError, match="display closed"):
+            write_figures(result, tmp_path / str(processes), progress)
+
+
 def test_km_figure_draws_the_curve_and_the_animals_at_risk(result):
     """Each group's step curve is its Kaplan-Meier estimate, and the row under the axis counts the
     animals still followed at each age tick."""

@@ -738,6 +738,7 @@ def drawing_figures(result, out_dir: Path,
     processes = _figure_processes(len(jobs))
     saved = 0
     lock = threading.Lock()
+    errors: list[BaseException] = []  # raised by ``progress`` in the pool's thread, which would log them only
     if progress is not None:
         progress(0, len(jobs))
 
@@ -748,7 +749,12 @@ def drawing_figures(result, out_dir: Path,
         with lock:
             saved += 1
             if progress is not None:
-                progress(saved, len(jobs))
+                try:
+                    progress(saved, len(jobs))
+                except BaseException as exc:
+                    if future is None:
+                        raise
+                    errors.append(exc)
 
     if processes == 1:
         def draw_all() -> list[Path]:
@@ -770,7 +776,16 @@ def drawing_figures(result, out_dir: Path,
             futures = [pool.submit(_worker_draw, k) for k in range(len(jobs))]  # forks every worker now
         for future in futures:
             future.add_done_callback(one_saved)
-        yield lambda: [path for future in futures for path in future.result()]
+        try:
+            yield lambda: [path for future in futures for path in future.result()]
+        except BaseException:  # the caller failed (or was interrupted): stop drawing rather than finish every figure
+            # ProcessPoolExecutor has no public way to stop running jobs before Python 3.14 (terminate_workers)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    if errors:  # every callback has run once the pool is shut down
+        raise errors[0]
 
 
 POSTERIOR_READOUTS = (("onset_d", "Onset (d)"), ("end_stage_d", "Survival (d)"),
