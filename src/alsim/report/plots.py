@@ -738,23 +738,15 @@ def drawing_figures(result, out_dir: Path,
     processes = _figure_processes(len(jobs))
     saved = 0
     lock = threading.Lock()
-    errors: list[BaseException] = []  # raised by ``progress`` in the pool's thread, which would log them only
     if progress is not None:
         progress(0, len(jobs))
 
-    def one_saved(future=None) -> None:  # for a forked worker's figure, called in the pool's thread
+    def one_saved() -> None:
         nonlocal saved
-        if future is not None and (future.cancelled() or future.exception() is not None):
-            return
         with lock:
             saved += 1
             if progress is not None:
-                try:
-                    progress(saved, len(jobs))
-                except BaseException as exc:
-                    if future is None:
-                        raise
-                    errors.append(exc)
+                progress(saved, len(jobs))
 
     if processes == 1:
         def draw_all() -> list[Path]:
@@ -766,6 +758,15 @@ def drawing_figures(result, out_dir: Path,
 
         yield draw_all
         return
+    errors: list[BaseException] = []  # raised by ``progress`` in the pool's thread, which would only log them
+
+    def done(future) -> None:  # a forked worker's figure, called in the pool's thread
+        if not future.cancelled() and future.exception() is None:
+            try:
+                one_saved()
+            except BaseException as exc:
+                errors.append(exc)
+
     # a worker killed (out of memory, a crash) fails the run (BrokenProcessPool) instead of hanging it
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                              initializer=_start_figure_worker, initargs=(jobs, out_dir, vector)) as pool:
@@ -775,7 +776,7 @@ def drawing_figures(result, out_dir: Path,
             warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*")
             futures = [pool.submit(_worker_draw, k) for k in range(len(jobs))]  # forks every worker now
         for future in futures:
-            future.add_done_callback(one_saved)
+            future.add_done_callback(done)
         try:
             yield lambda: [path for future in futures for path in future.result()]
         except BaseException:  # the caller failed (or was interrupted): stop drawing rather than finish every figure
